@@ -1,0 +1,118 @@
+//! rmail: send email from the command line.
+//!
+//! The pipeline, one module a step:
+//! CLI args + config (`cli`, `config`) → `profile` → message spec (`message`, `compose`) →
+//! MIME bytes (`mime`) → SMTP (`transport`, `deliver`) → what the user sees (`report`).
+
+pub mod check;
+pub mod cli;
+pub mod compose;
+pub mod config;
+pub mod deliver;
+pub mod error;
+pub mod html_text;
+pub mod message;
+pub mod mime;
+pub mod profile;
+pub mod provider;
+pub mod report;
+pub mod transport;
+
+use std::io::Write;
+
+pub use error::{Error, ErrorKind, Result};
+
+use cli::{Cli, Command, GlobalArgs, SendArgs};
+use config::LoadedConfig;
+
+/// Runs one command line to completion.
+pub fn run(cli: Cli) -> Result<()> {
+    let config = config::load(cli.global.config.as_deref())?;
+    for warning in &config.warnings {
+        eprintln!("rmail: {warning}");
+    }
+    match cli.command {
+        Command::Send(args) => send(&cli.global, &config, &args),
+        Command::Profiles => {
+            let profiles = profile::all(&config)?;
+            if profiles.is_empty() {
+                println!(
+                    "no profiles in {}; see config.example.toml",
+                    config.describe_path()
+                );
+            }
+            let default = config
+                .config
+                .default_profile
+                .as_ref()
+                .map(|d| d.get_ref().as_str());
+            print!("{}", report::profiles(&profiles, default));
+            Ok(())
+        }
+        Command::Check => {
+            let profile = require_profile(&config, cli.global.profile.as_deref())?;
+            check::run(&profile, cli.global.verbose)
+        }
+    }
+}
+
+/// `rmail send`: compose, then print (dry run) or deliver.
+fn send(global: &GlobalArgs, config: &LoadedConfig, args: &SendArgs) -> Result<()> {
+    let profile = if args.dry_run {
+        profile::select(config, global.profile.as_deref())?
+    } else {
+        Some(require_profile(config, global.profile.as_deref())?)
+    };
+    let spec = compose::from_args(args, profile.as_ref(), std::io::stdin())?;
+    let bytes = mime::render(&spec);
+    let envelope = spec.envelope();
+    if let Some(path) = &args.eml {
+        std::fs::write(path, &bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::CantCreate,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
+    match profile {
+        Some(profile) if !args.dry_run => {
+            let reply = deliver::deliver(&profile, &envelope, &bytes, global.verbose)?;
+            if global.verbose {
+                eprintln!(
+                    "rmail: sent to {} via {}: {reply}",
+                    envelope.recipients.join(", "),
+                    profile.name
+                );
+            }
+            Ok(())
+        }
+        profile => {
+            std::io::stdout().write_all(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!("cannot write to stdout: {e}"),
+                )
+            })?;
+            let via = profile
+                .map(|p| format!("profile '{}' ({}:{})", p.name, p.host, p.port))
+                .unwrap_or_else(|| "no profile".to_string());
+            eprintln!(
+                "rmail: dry run, nothing sent; envelope from {} to {} via {via}",
+                envelope.from,
+                envelope.recipients.join(", ")
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The selected profile, or an error that explains how to create one.
+fn require_profile(config: &LoadedConfig, requested: Option<&str>) -> Result<profile::Profile> {
+    profile::select(config, requested)?.ok_or_else(|| {
+        Error::config(format!(
+            "no SMTP profile configured ({}); copy config.example.toml there and edit it, \
+             or try --dry-run",
+            config.describe_path()
+        ))
+    })
+}

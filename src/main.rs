@@ -1,0 +1,40 @@
+//! Parse, run, print the error once, exit with its sysexits code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rmail::ErrorKind;
+use rmail::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // clap exits 2 on usage errors; sysexits says 64. Help and --version are not errors.
+            return ExitCode::from(if err.use_stderr() { 64 } else { 0 });
+        }
+    };
+    match rmail::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rmail: {err}");
+            ExitCode::from(exit_code(err.kind()))
+        }
+    }
+}
+
+/// sysexits.h codes, so cron wrappers and scripts can tell failures apart.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => 64,
+        ErrorKind::Data => 65,
+        ErrorKind::NoInput => 66,
+        ErrorKind::Unavailable => 69,
+        ErrorKind::Internal => 70,
+        ErrorKind::CantCreate => 73,
+        ErrorKind::Temporary => 75,
+        ErrorKind::Auth => 77,
+        ErrorKind::Config => 78,
+    }
+}

@@ -1,0 +1,398 @@
+//! What a message is, before it becomes bytes: who sends it, who gets it, its text, HTML,
+//! inline images and attachments. Everything a user typed is validated here, so that the
+//! MIME and SMTP steps never see an address they cannot use or a header that could smuggle a
+//! line break.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// A display name and an address: `Ann Lee <ann@example.com>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub email: String,
+}
+
+impl Mailbox {
+    /// Parses `addr@host`, `Name <addr@host>` or `"Last, First" <addr@host>`.
+    pub fn parse(text: &str) -> Result<Mailbox> {
+        refuse_line_breaks("address", text)?;
+        let text = text.trim();
+        let (name, email) = match text.rfind('<') {
+            Some(open) => {
+                let rest = &text[open + 1..];
+                let close = rest
+                    .find('>')
+                    .ok_or_else(|| bad_address(text, "missing '>'"))?;
+                if !rest[close + 1..].trim().is_empty() {
+                    return Err(bad_address(text, "text after '>'"));
+                }
+                let name = unquote(text[..open].trim());
+                (
+                    (!name.is_empty()).then_some(name),
+                    rest[..close].trim().to_string(),
+                )
+            }
+            None => (None, text.to_string()),
+        };
+        if email.is_empty() {
+            return Err(bad_address(text, "empty address"));
+        }
+        lettre::Address::from_str(&email).map_err(|e| bad_address(text, &e.to_string()))?;
+        Ok(Mailbox { name, email })
+    }
+
+    /// Parses a comma-separated list; commas inside quotes or `<…>` do not split.
+    pub fn parse_list(text: &str) -> Result<Vec<Mailbox>> {
+        split_list(text)
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(Mailbox::parse)
+            .collect()
+    }
+
+    /// Parses every value of a repeatable flag, each of which may hold a list.
+    pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<Vec<Mailbox>> {
+        let mut all = Vec::new();
+        for value in values {
+            all.extend(Mailbox::parse_list(value.as_ref())?);
+        }
+        Ok(all)
+    }
+}
+
+impl std::fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} <{}>", self.email),
+            None => f.write_str(&self.email),
+        }
+    }
+}
+
+fn bad_address(text: &str, why: &str) -> Error {
+    Error::data(format!(
+        "invalid address '{text}': {why}; expected user@example.com or \"Name <user@example.com>\""
+    ))
+}
+
+fn unquote(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => name.to_string(),
+    }
+}
+
+fn split_list(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut in_quotes, mut in_angle, mut start) = (false, false, 0);
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            '<' if !in_quotes => in_angle = true,
+            '>' if !in_quotes => in_angle = false,
+            ',' if !in_quotes && !in_angle => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// Refuses CR and LF in anything that becomes a header: a line break there would let a
+/// subject or address inject headers of its own.
+pub fn refuse_line_breaks(what: &str, value: &str) -> Result<()> {
+    if value.contains(['\r', '\n']) {
+        return Err(Error::data(format!(
+            "{what} contains a line break, which could inject headers; remove it: {:?}",
+            value
+        )));
+    }
+    Ok(())
+}
+
+/// Headers rmail writes itself; `-H` may not set them (use the matching flag instead).
+const RESERVED_HEADERS: &[(&str, &str)] = &[
+    ("from", "--from"),
+    ("to", "--to"),
+    ("cc", "--cc"),
+    ("bcc", "--bcc"),
+    ("subject", "--subject"),
+    ("reply-to", "--reply-to"),
+    ("mime-version", "nothing (rmail sets it)"),
+    ("content-type", "--text/--html-file/--attach"),
+    ("content-transfer-encoding", "nothing (rmail chooses it)"),
+];
+
+/// An extra header from `-H "Name: value"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl Header {
+    /// Parses and checks `Name: value`.
+    pub fn parse(text: &str) -> Result<Header> {
+        refuse_line_breaks("header", text)?;
+        let (name, value) = text.split_once(':').ok_or_else(|| {
+            Error::usage(format!(
+                "header '{text}' has no ':'; write it as -H \"Name: value\""
+            ))
+        })?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(Error::usage(format!(
+                "header name '{name}' is not valid; use letters, digits and '-', e.g. X-Job"
+            )));
+        }
+        let lower = name.to_ascii_lowercase();
+        if let Some((_, flag)) = RESERVED_HEADERS.iter().find(|(h, _)| *h == lower) {
+            return Err(Error::usage(format!(
+                "header '{name}' cannot be set with -H; use {flag}"
+            )));
+        }
+        // mail-builder recognises its own Date / Message-ID only under these spellings.
+        let name = match lower.as_str() {
+            "date" => "Date".to_string(),
+            "message-id" => "Message-ID".to_string(),
+            _ => name.to_string(),
+        };
+        Ok(Header {
+            name,
+            value: value.trim().to_string(),
+        })
+    }
+}
+
+/// A file carried by the message: an attachment or an inline image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The name the recipient sees (the file's own name).
+    pub file_name: String,
+    /// MIME type, from the file extension.
+    pub content_type: String,
+    /// Shared, so that one attachment used by every row of a merge is read once.
+    pub data: Arc<[u8]>,
+}
+
+impl Part {
+    /// Reads a file, naming it after its last path component.
+    pub fn read(path: &Path, what: &str) -> Result<Part> {
+        let data = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".to_string());
+        Ok(Part {
+            content_type: content_type_for(path),
+            file_name,
+            data: data.into(),
+        })
+    }
+}
+
+/// The MIME type for a file name, `application/octet-stream` when unknown.
+pub fn content_type_for(path: &Path) -> String {
+    mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_string()
+}
+
+/// An inline image and the Content-ID the HTML refers to it by (`cid:logo.png`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineImage {
+    pub cid: String,
+    pub part: Part,
+}
+
+impl InlineImage {
+    /// Parses `PATH` or `PATH=CID` and reads the file.
+    pub fn from_arg(arg: &str) -> Result<InlineImage> {
+        // A file name can contain '=', so only a suffix without '/' counts as the CID.
+        let (path, cid) = match arg.rsplit_once('=') {
+            Some((path, cid)) if !cid.contains('/') && !path.is_empty() => {
+                (Path::new(path), Some(cid.to_string()))
+            }
+            _ => (Path::new(arg), None),
+        };
+        let part = Part::read(path, "inline image")?;
+        let cid = cid.unwrap_or_else(|| part.file_name.clone());
+        InlineImage::new(cid, part)
+    }
+
+    /// An image with an explicit Content-ID (a bare id, `logo`, not `cid:logo`).
+    pub fn new(cid: String, part: Part) -> Result<InlineImage> {
+        let cid = cid.strip_prefix("cid:").unwrap_or(&cid).to_string();
+        if cid.is_empty()
+            || !cid
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"<>\"".contains(&b))
+        {
+            return Err(Error::usage(format!(
+                "Content-ID '{cid}' must be printable ASCII without spaces or <>\"; name it with PATH=CID"
+            )));
+        }
+        Ok(InlineImage { cid, part })
+    }
+}
+
+/// Sender and recipients as SMTP sees them (MAIL FROM / RCPT TO), apart from the headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub from: String,
+    pub recipients: Vec<String>,
+}
+
+/// A message ready to be turned into MIME bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageSpec {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// In the envelope only; never written as a header.
+    pub bcc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+    pub inline: Vec<InlineImage>,
+    pub attachments: Vec<Part>,
+    pub headers: Vec<Header>,
+}
+
+impl MessageSpec {
+    /// Checks what parsing alone cannot: someone to send to, a sender, no line breaks in
+    /// the subject, inline images only with an HTML body.
+    pub fn validate(&self) -> Result<()> {
+        refuse_line_breaks("subject", &self.subject)?;
+        if self.from.is_none() {
+            return Err(Error::usage(
+                "no sender: pass --from ADDR or set from = \"…\" in the profile",
+            ));
+        }
+        if self.to.is_empty() && self.cc.is_empty() && self.bcc.is_empty() {
+            return Err(Error::usage(
+                "no recipient: pass --to ADDR (or --cc / --bcc)",
+            ));
+        }
+        if !self.inline.is_empty() && self.html.is_none() {
+            return Err(Error::usage(
+                "--inline images need an HTML body that refers to them; add --html-file",
+            ));
+        }
+        for (i, image) in self.inline.iter().enumerate() {
+            if self.inline[..i].iter().any(|o| o.cid == image.cid) {
+                return Err(Error::usage(format!(
+                    "two inline images share the Content-ID '{}'; name one with PATH=CID",
+                    image.cid
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// MAIL FROM and RCPT TO: the sender, and To + Cc + Bcc without duplicates.
+    pub fn envelope(&self) -> Envelope {
+        let mut recipients: Vec<String> = Vec::new();
+        for mailbox in self.to.iter().chain(&self.cc).chain(&self.bcc) {
+            if !recipients
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&mailbox.email))
+            {
+                recipients.push(mailbox.email.clone());
+            }
+        }
+        Envelope {
+            from: self
+                .from
+                .as_ref()
+                .map(|m| m.email.clone())
+                .unwrap_or_default(),
+            recipients,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_forms() {
+        assert_eq!(
+            Mailbox::parse("a@b.com").unwrap(),
+            Mailbox {
+                name: None,
+                email: "a@b.com".into()
+            }
+        );
+        let m = Mailbox::parse("\"Lee, Ann\" <ann@b.com>").unwrap();
+        assert_eq!(m.name.as_deref(), Some("Lee, Ann"));
+        assert_eq!(m.email, "ann@b.com");
+        let m = Mailbox::parse("Zoë Ωmega <z@b.com>").unwrap();
+        assert_eq!(m.name.as_deref(), Some("Zoë Ωmega"));
+    }
+
+    #[test]
+    fn mailbox_rejects() {
+        for bad in [
+            "",
+            "nobody",
+            "a@",
+            "x <a@b.com",
+            "x <a@b.com> y",
+            "a@b.com\r\nBcc: e@f.com",
+        ] {
+            let err = Mailbox::parse(bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Data, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lists_split_outside_quotes() {
+        let list = Mailbox::parse_list("\"Lee, Ann\" <a@b.com>, c@d.com,").unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].email, "c@d.com");
+    }
+
+    #[test]
+    fn headers() {
+        let h = Header::parse("X-Job:  backup ").unwrap();
+        assert_eq!((h.name.as_str(), h.value.as_str()), ("X-Job", "backup"));
+        assert!(Header::parse("X-Job backup").is_err());
+        assert!(Header::parse("Bcc: x@y.com").is_err());
+        assert_eq!(
+            Header::parse("X: a\nB: c").unwrap_err().kind(),
+            crate::ErrorKind::Data
+        );
+        assert_eq!(
+            Header::parse("message-id: <a@b>").unwrap().name,
+            "Message-ID"
+        );
+    }
+
+    #[test]
+    fn envelope_dedups_and_includes_bcc() {
+        let spec = MessageSpec {
+            from: Some(Mailbox::parse("f@x.com").unwrap()),
+            to: Mailbox::parse_list("a@x.com, b@x.com").unwrap(),
+            bcc: Mailbox::parse_list("A@x.com, c@x.com").unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            spec.envelope().recipients,
+            ["a@x.com", "b@x.com", "c@x.com"]
+        );
+    }
+}

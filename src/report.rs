@@ -1,0 +1,68 @@
+//! Text for people: the profile listing and the per-message log line.
+
+use std::fmt::Write as _;
+
+use crate::profile::Profile;
+
+/// `rmail profiles`: each profile resolved, with the password's source but never its value.
+pub fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
+    let mut out = String::new();
+    for p in profiles {
+        let marker = if default == Some(p.name.as_str()) {
+            " (default)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{}{marker}", p.name);
+        let provider = p
+            .provider
+            .map(|pr| format!(", provider {}", pr.name))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  server:   {}:{} security={}{provider}",
+            p.host,
+            p.port,
+            p.security.as_str()
+        );
+        if let Some(user) = &p.username {
+            let auth = p
+                .auth
+                .map(|a| a.as_str())
+                .unwrap_or("what the server offers");
+            let _ = writeln!(out, "  username: {user} (auth: {auth})");
+        }
+        let _ = writeln!(
+            out,
+            "  password: {}",
+            p.password
+                .as_ref()
+                .map(|s| s.describe())
+                .unwrap_or_else(|| "none".into())
+        );
+        if let Some(from) = &p.from {
+            let _ = writeln!(out, "  from:     {from}");
+        }
+        if let Some(reply_to) = &p.reply_to {
+            let _ = writeln!(out, "  reply-to: {reply_to}");
+        }
+        if let Some(ca) = &p.ca_file {
+            let _ = writeln!(out, "  ca_file:  {}", ca.display());
+        }
+        if let Some(pin) = &p.tls_fingerprint {
+            let _ = writeln!(out, "  pinned:   {pin}");
+        }
+        let mut limits = vec![format!("timeout {}s", p.timeout.as_secs())];
+        if let Some(rate) = p.max_per_second {
+            limits.push(format!("max {rate}/s"));
+        }
+        if p.concurrency > 1 {
+            limits.push(format!("{} sessions", p.concurrency));
+        }
+        let _ = writeln!(out, "  limits:   {}", limits.join(", "));
+        if let Some(preset) = p.provider {
+            let _ = writeln!(out, "  note:     {}", preset.note);
+        }
+    }
+    out
+}

@@ -1,0 +1,503 @@
+//! Profile → an SMTP session, with lettre doing the protocol work.
+//!
+//! rmail drives lettre's `SmtpConnection` itself rather than its `SmtpTransport` so that it
+//! can tell the stages of a delivery apart (a 5xx on RCPT is a bad address, a 5xx on DATA is
+//! a rejected message), log the conversation with AUTH redacted, and reuse one connection for
+//! many messages. Every failure comes back as an [`Error`] whose kind says whether it is
+//! temporary (network, 4xx), permanent (5xx), or a login / certificate problem.
+
+use std::io;
+
+use lettre::Address;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters, TlsVersion};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
+
+use crate::config::{AuthMechanism, Security};
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::Envelope;
+use crate::profile::{Profile, Secret};
+
+/// The stage of the SMTP dialogue a failure happened in; it decides what a 5xx means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Connect,
+    Starttls,
+    Auth,
+    MailFrom,
+    RcptTo,
+    Data,
+}
+
+impl Stage {
+    fn describe(self) -> &'static str {
+        match self {
+            Stage::Connect => "connecting",
+            Stage::Starttls => "STARTTLS",
+            Stage::Auth => "AUTH",
+            Stage::MailFrom => "MAIL FROM",
+            Stage::RcptTo => "RCPT TO",
+            Stage::Data => "DATA",
+        }
+    }
+}
+
+/// How a connection should be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConnectOptions {
+    /// Print the SMTP conversation on stderr.
+    pub verbose: bool,
+    /// Only for `rmail check` after a failed handshake: complete it anyway to show the
+    /// certificate. Never used for a connection that logs in or sends.
+    pub inspect_untrusted: bool,
+    /// Refuse TLS below 1.3 (lets `rmail check` tell which version the server speaks).
+    pub tls13_only: bool,
+}
+
+/// An open, authenticated SMTP session that can send any number of messages.
+pub struct Session {
+    conn: SmtpConnection,
+    verbose: bool,
+    server: String,
+}
+
+/// What a server told `rmail check` about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ServerReport {
+    /// The EHLO reply lines after TLS: the server's name and every extension.
+    pub ehlo: Vec<String>,
+    /// DER certificates, leaf first, when the connection is encrypted.
+    pub certificates: Vec<Vec<u8>>,
+    pub encrypted: bool,
+}
+
+impl Session {
+    /// Connects, secures the connection as the profile demands, and logs in when the
+    /// profile has a username.
+    pub fn open(
+        profile: &Profile,
+        secret: Option<&Secret>,
+        options: ConnectOptions,
+    ) -> Result<Session> {
+        let mut session = Session::connect(profile, options)?;
+        session.login(profile, secret)?;
+        Ok(session)
+    }
+
+    /// Connects and secures the connection, without logging in.
+    pub fn connect(profile: &Profile, options: ConnectOptions) -> Result<Session> {
+        let server = format!("{}:{}", profile.host, profile.port);
+        let fail = |stage, err| classify(&server, stage, err);
+        let client_id = client_id(profile);
+        let tls = match profile.security {
+            Security::None => None,
+            Security::Tls | Security::Starttls => Some(tls_parameters(profile, options)?),
+        };
+        let implicit = if profile.security == Security::Tls {
+            tls.as_ref()
+        } else {
+            None
+        };
+        if options.verbose {
+            eprintln!(
+                "smtp: connecting to {server} ({})",
+                match profile.security {
+                    Security::Tls => "implicit TLS",
+                    Security::Starttls => "STARTTLS required",
+                    Security::None => "no TLS",
+                }
+            );
+        }
+        let addr = (profile.host.as_str(), profile.port);
+        let conn = SmtpConnection::connect(addr, Some(profile.timeout), &client_id, implicit, None)
+            .map_err(|e| fail(Stage::Connect, e))?;
+        let mut session = Session {
+            conn,
+            verbose: options.verbose,
+            server,
+        };
+        session.trace_in(&format!("EHLO reply: {}", session.conn.server_info()));
+
+        if profile.security == Security::Starttls {
+            if !session.conn.can_starttls() {
+                session.conn.abort();
+                return Err(Error::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "{} does not offer STARTTLS, and security = \"starttls\" never falls back \
+                         to plaintext; use security = \"tls\" if it is an implicit-TLS port (465), \
+                         or security = \"none\" only for a trusted local relay",
+                        session.server
+                    ),
+                ));
+            }
+            session.trace_out("STARTTLS");
+            if let Some(tls) = &tls {
+                session
+                    .conn
+                    .starttls(tls, &client_id)
+                    .map_err(|e| classify(&session.server, Stage::Starttls, e))?;
+            }
+            session.trace_in(&format!("EHLO reply: {}", session.conn.server_info()));
+        }
+        if let Some(pin) = &profile.tls_fingerprint {
+            session.check_pin(pin)?;
+        }
+        Ok(session)
+    }
+
+    fn check_pin(&mut self, pin: &str) -> Result<()> {
+        let actual = self
+            .conn
+            .peer_certificate()
+            .map(|der| fingerprint(&der))
+            .unwrap_or_default();
+        if actual != pin {
+            self.conn.abort();
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "the certificate of {} does not match tls_fingerprint (it has {}); \
+                     if the server's certificate was renewed, check it and update the pin",
+                    self.server,
+                    if actual.is_empty() { "none" } else { &actual }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Logs in when the profile has a username; does nothing otherwise.
+    pub fn login(&mut self, profile: &Profile, secret: Option<&Secret>) -> Result<()> {
+        let Some(username) = &profile.username else {
+            return Ok(());
+        };
+        let Some(secret) = secret else {
+            return Err(Error::config(format!(
+                "profile '{}' has a username but no password; set password_env, password_command or password",
+                profile.name
+            )));
+        };
+        let mechanisms: &[Mechanism] = match profile.auth {
+            Some(AuthMechanism::Plain) => &[Mechanism::Plain],
+            Some(AuthMechanism::Login) => &[Mechanism::Login],
+            Some(AuthMechanism::Xoauth2) => &[Mechanism::Xoauth2],
+            None => &[Mechanism::Plain, Mechanism::Login],
+        };
+        let Some(mechanism) = self.conn.server_info().get_auth_mechanism(mechanisms) else {
+            let offered = if self.conn.is_encrypted() {
+                ""
+            } else {
+                " (many servers offer AUTH only over TLS: check security)"
+            };
+            self.conn.abort();
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "{} offers no AUTH mechanism rmail can use ({}){offered}",
+                    self.server,
+                    mechanisms
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        self.trace_out(&format!("AUTH {mechanism} (credentials redacted)"));
+        let credentials = Credentials::new(username.clone(), secret.expose().to_string());
+        match self.conn.auth(&[mechanism], &credentials) {
+            Ok(response) => {
+                self.trace_in(&reply_text(&response));
+                Ok(())
+            }
+            Err(err) => Err(classify(&self.server, Stage::Auth, err)),
+        }
+    }
+
+    /// Sends one message: MAIL FROM, every RCPT TO, DATA. If any recipient is refused the
+    /// transaction is reset and nothing is sent, so a message never reaches only some of
+    /// its recipients. Returns the server's reply to the message data.
+    pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String> {
+        let from = parse_address(&envelope.from, "sender")?;
+        let recipients = envelope
+            .recipients
+            .iter()
+            .map(|r| parse_address(r, "recipient"))
+            .collect::<Result<Vec<_>>>()?;
+
+        let info = self.conn.server_info();
+        let mut params = Vec::new();
+        let non_ascii_address =
+            !envelope.from.is_ascii() || envelope.recipients.iter().any(|r| !r.is_ascii());
+        if non_ascii_address {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(Error::data(format!(
+                    "{} does not support SMTPUTF8, so it cannot take the non-ASCII address in {}",
+                    self.server,
+                    std::iter::once(&envelope.from)
+                        .chain(&envelope.recipients)
+                        .find(|a| !a.is_ascii())
+                        .map(String::as_str)
+                        .unwrap_or("")
+                )));
+            }
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        if !message.is_ascii() && info.supports_feature(Extension::EightBitMime) {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+
+        self.command(Stage::MailFrom, Mail::new(Some(from), params))?;
+        for rcpt in recipients {
+            if let Err(err) = self.command(Stage::RcptTo, Rcpt::new(rcpt, vec![])) {
+                self.reset();
+                return Err(err);
+            }
+        }
+        self.command(Stage::Data, Data)?;
+        self.trace_out(&format!("({} bytes of message data)", message.len()));
+        let response = self
+            .conn
+            .message(message)
+            .map_err(|e| classify(&self.server, Stage::Data, e))?;
+        let reply = reply_text(&response);
+        self.trace_in(&reply);
+        Ok(reply)
+    }
+
+    /// What `rmail check` reports: the full EHLO reply and the certificate chain.
+    pub fn report(&mut self, client_id: &ClientId) -> Result<ServerReport> {
+        let response = self
+            .conn
+            .command(Ehlo::new(client_id.clone()))
+            .map_err(|e| classify(&self.server, Stage::Connect, e))?;
+        let encrypted = self.conn.is_encrypted();
+        Ok(ServerReport {
+            ehlo: response.message().map(str::to_string).collect(),
+            certificates: if encrypted {
+                self.conn.certificate_chain().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            encrypted,
+        })
+    }
+
+    /// Ends the session politely; errors no longer matter at this point.
+    pub fn quit(mut self) {
+        self.trace_out("QUIT");
+        let _ = self.conn.quit();
+    }
+
+    fn command<C: std::fmt::Display>(&mut self, stage: Stage, command: C) -> Result<Response> {
+        let line = command.to_string();
+        self.trace_out(line.trim_end());
+        match self.conn.command(line) {
+            Ok(response) => {
+                self.trace_in(&reply_text(&response));
+                Ok(response)
+            }
+            Err(err) => {
+                let err = classify(&self.server, stage, err);
+                if let Some(reply) = err.reply() {
+                    self.trace_in(reply);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// RSET after a refused recipient, so the connection can carry the next message.
+    fn reset(&mut self) {
+        self.trace_out("RSET");
+        if self.conn.command(Rset).is_err() {
+            self.conn.abort();
+        }
+    }
+
+    /// True when the server or network broke the connection and it cannot be reused.
+    pub fn is_broken(&self) -> bool {
+        self.conn.has_broken()
+    }
+
+    fn trace_out(&self, line: &str) {
+        if self.verbose {
+            eprintln!("smtp: -> {line}");
+        }
+    }
+
+    fn trace_in(&self, line: &str) {
+        if self.verbose {
+            eprintln!("smtp: <- {line}");
+        }
+    }
+}
+
+fn parse_address(text: &str, what: &str) -> Result<Address> {
+    text.parse::<Address>()
+        .map_err(|e| Error::data(format!("invalid {what} address '{text}': {e}")))
+}
+
+fn reply_text(response: &Response) -> String {
+    let code: u16 = response.code().into();
+    let text = response.message().collect::<Vec<_>>().join(" ");
+    format!("{code} {text}")
+}
+
+/// TLS settings: the system trust store plus the profile's `ca_file`. A pinned certificate
+/// (`tls_fingerprint`) replaces chain verification, as in msmtp: it is checked right after
+/// the handshake, before anything is sent.
+fn tls_parameters(profile: &Profile, options: ConnectOptions) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(profile.host.clone());
+    if let Some(ca_file) = &profile.ca_file {
+        let pem = std::fs::read(ca_file).map_err(|e| {
+            Error::config(format!(
+                "profile '{}': cannot read ca_file {}: {e}",
+                profile.name,
+                ca_file.display()
+            ))
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            Error::config(format!(
+                "profile '{}': ca_file {} is not a PEM certificate: {e}",
+                profile.name,
+                ca_file.display()
+            ))
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    if profile.tls_fingerprint.is_some() || options.inspect_untrusted {
+        builder = builder
+            .dangerous_accept_invalid_certs(true)
+            .dangerous_accept_invalid_hostnames(true);
+    }
+    if options.tls13_only {
+        builder = builder.set_min_tls_version(TlsVersion::Tlsv13);
+    }
+    builder.build_rustls().map_err(|e| {
+        Error::config(format!(
+            "profile '{}': cannot set up TLS: {e}",
+            profile.name
+        ))
+    })
+}
+
+/// `sha256:` + lowercase hex of a DER certificate, the form `tls_fingerprint` takes.
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Turns a lettre error into an rmail error that says what happened and what to do.
+fn classify(server: &str, stage: Stage, err: lettre::transport::smtp::Error) -> Error {
+    if let Some(reason) = tls_failure(&err) {
+        return Error::new(
+            ErrorKind::Auth,
+            format!(
+                "TLS with {server} failed: {reason}; if the server uses a private CA, set \
+                 ca_file = \"/path/to/ca.pem\" in the profile, or pin it with tls_fingerprint"
+            ),
+        );
+    }
+    if let Some(code) = err.status() {
+        let code: u16 = code.into();
+        let text = std::error::Error::source(&err)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let reply = format!("{code} {text}").trim_end().to_string();
+        let at = stage.describe();
+        let (kind, advice) = if (400..500).contains(&code) {
+            (ErrorKind::Temporary, "a temporary failure; try again later")
+        } else {
+            match stage {
+                Stage::RcptTo => (ErrorKind::Data, "the recipient address was refused"),
+                Stage::Auth => (
+                    ErrorKind::Auth,
+                    "login failed; check username and password (providers such as Gmail, QQ \
+                     and 163 want an app password or authorization code)",
+                ),
+                Stage::MailFrom if code == 530 => (
+                    ErrorKind::Auth,
+                    "the server requires authentication; set username and a password source",
+                ),
+                _ => (ErrorKind::Unavailable, "the server refused for good"),
+            }
+        };
+        return Error::new(kind, format!("{server} replied {reply} to {at}: {advice}"))
+            .with_reply(reply);
+    }
+    if err.is_timeout() {
+        return Error::new(
+            ErrorKind::Temporary,
+            format!(
+                "{server} did not answer in time ({}); try again later or raise timeout_secs",
+                stage.describe()
+            ),
+        );
+    }
+    let detail = error_chain(&err);
+    match stage {
+        Stage::Auth if err.is_client() => Error::new(
+            ErrorKind::Auth,
+            format!("AUTH with {server} failed: {detail}"),
+        ),
+        _ => Error::new(
+            ErrorKind::Temporary,
+            format!(
+                "{} {server} failed: {detail}",
+                match stage {
+                    Stage::Connect => "connecting to",
+                    _ => "talking to",
+                }
+            ),
+        ),
+    }
+}
+
+/// The reason, when a lettre error is at heart a rustls error (e.g. an untrusted
+/// certificate). lettre reports handshake failures as I/O errors, with the rustls error
+/// inside the `io::Error` rather than in its `source()` chain.
+fn tls_failure(err: &lettre::transport::smtp::Error) -> Option<String> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                return Some(tls.to_string());
+            }
+        }
+        current = e.source();
+    }
+    None
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut current = std::error::Error::source(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// The client name sent in EHLO for this profile.
+pub fn client_id(profile: &Profile) -> ClientId {
+    match &profile.hello_name {
+        Some(name) => ClientId::Domain(name.clone()),
+        None => ClientId::default(),
+    }
+}
