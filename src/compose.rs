@@ -74,10 +74,9 @@ pub fn sender(flag: Option<&str>, profile: Option<&Profile>) -> Result<Mailbox> 
     if let Some(user) = profile
         .and_then(|p| p.username.as_deref())
         .filter(|u| u.contains('@'))
+        && let Ok(mailbox) = Mailbox::parse(user)
     {
-        if let Ok(mailbox) = Mailbox::parse(user) {
-            return Ok(mailbox);
-        }
+        return Ok(mailbox);
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))

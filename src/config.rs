@@ -70,6 +70,8 @@ impl AuthMechanism {
 pub struct Config {
     /// Profile used when neither `-p` nor `$RMAIL_PROFILE` names one.
     pub default_profile: Option<Spanned<String>>,
+    /// Append one line per delivery attempt to this file (like msmtp's logfile).
+    pub log_file: Option<PathBuf>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileConfig>,
 }
@@ -169,6 +171,11 @@ pub fn parse(path: PathBuf, source: String) -> Result<LoadedConfig> {
         let key = key.map(|k| format!(" key `{k}`:")).unwrap_or_default();
         Error::config(format!("config file {}{at}:{key} {detail}", path.display()))
     })?;
+    let mut config = config;
+    config.log_file = config.log_file.map(expand_home);
+    for profile in config.profiles.values_mut() {
+        profile.ca_file = profile.ca_file.take().map(expand_home);
+    }
     let mut loaded = LoadedConfig {
         path: Some(path),
         source,
@@ -231,6 +238,14 @@ fn file_mode(path: &Path) -> Option<u32> {
 #[cfg(not(unix))]
 fn file_mode(_path: &Path) -> Option<u32> {
     None
+}
+
+/// `~/x` → `$HOME/x`, as users write paths in config files.
+fn expand_home(path: PathBuf) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path,
+    }
 }
 
 /// 1-based line number of a byte offset.
@@ -319,6 +334,7 @@ mod tests {
             "concurrency",
             "tls_fingerprint",
             "default_profile",
+            "log_file",
         ] {
             assert!(
                 text.lines().any(|l| l

@@ -1,8 +1,11 @@
-//! MIME bytes + envelope + profile → delivered, for the one-message commands (`send`).
+//! MIME bytes + envelope + profile → delivered, for the one-message commands (`send`,
+//! `sendmail`, `queue flush`). A temporary failure keeps the message in the outbox.
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::message::Envelope;
+use crate::outbox::Outbox;
 use crate::profile::Profile;
+use crate::report::{Delivery, DeliveryLog, Outcome};
 use crate::transport::{ConnectOptions, Session};
 
 /// Opens a session with the profile, sends one message and quits. Returns the server's
@@ -22,4 +25,56 @@ pub fn deliver(
     let reply = session.send(envelope, message)?;
     session.quit();
     Ok(reply)
+}
+
+/// Delivers, or on a temporary failure keeps the message in the outbox and says so in the
+/// error (still `Temporary`: exit 75). Every attempt is written to the delivery log.
+pub fn deliver_or_keep(
+    profile: &Profile,
+    envelope: &Envelope,
+    message: &[u8],
+    log: &DeliveryLog,
+    outbox: &Outbox,
+) -> Result<String> {
+    let record = |outcome, detail: &str| {
+        log.record(&Delivery {
+            profile: &profile.name,
+            from: &envelope.from,
+            recipients: &envelope.recipients,
+            size: message.len(),
+            outcome,
+            detail,
+        })
+    };
+    match deliver(profile, envelope, message, log.verbose) {
+        Ok(reply) => {
+            record(Outcome::Sent, &reply);
+            Ok(reply)
+        }
+        Err(err) if err.is_temporary() => {
+            let detail = err.reply().unwrap_or(err.message()).to_string();
+            match outbox.store(&profile.name, envelope, message, &detail) {
+                Ok(id) => {
+                    record(Outcome::Queued, &detail);
+                    Err(Error::new(
+                        ErrorKind::Temporary,
+                        format!(
+                            "{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"
+                        ),
+                    ))
+                }
+                Err(store_err) => {
+                    record(Outcome::Failed, &detail);
+                    Err(Error::new(
+                        ErrorKind::CantCreate,
+                        format!("{err}; and the message could NOT be kept: {store_err}"),
+                    ))
+                }
+            }
+        }
+        Err(err) => {
+            record(Outcome::Failed, err.reply().unwrap_or(err.message()));
+            Err(err)
+        }
+    }
 }

@@ -29,6 +29,26 @@ pub enum ErrorKind {
     Config,
 }
 
+impl ErrorKind {
+    /// How bad a failure is, to pick the one a run of many messages exits with: a
+    /// temporary failure is the mildest (it fixes itself), then a bad address (one row),
+    /// then a server's permanent refusal, then problems that stop every message (login,
+    /// certificate, configuration, local files).
+    pub fn severity(self) -> u8 {
+        match self {
+            ErrorKind::Temporary => 1,
+            ErrorKind::Data => 2,
+            ErrorKind::Unavailable => 3,
+            ErrorKind::NoInput => 4,
+            ErrorKind::Usage => 5,
+            ErrorKind::Auth => 6,
+            ErrorKind::Config => 7,
+            ErrorKind::CantCreate => 8,
+            ErrorKind::Internal => 9,
+        }
+    }
+}
+
 /// A failure, with a message that says what went wrong and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

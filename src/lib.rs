@@ -11,18 +11,22 @@ pub mod config;
 pub mod deliver;
 pub mod error;
 pub mod html_text;
+pub mod merge;
 pub mod message;
 pub mod mime;
+pub mod outbox;
 pub mod profile;
 pub mod provider;
+pub mod queue;
 pub mod report;
+pub mod sendmail;
 pub mod transport;
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 pub use error::{Error, ErrorKind, Result};
 
-use cli::{Cli, Command, GlobalArgs, SendArgs};
+use cli::{Cli, Command, GlobalArgs, QueueCommand, SendArgs, SendmailArgs};
 use config::LoadedConfig;
 
 /// Runs one command line to completion.
@@ -33,6 +37,9 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Send(args) => send(&cli.global, &config, &args),
+        Command::Merge(args) => merge::run(&cli.global, &config, &args),
+        Command::Sendmail(args) => sendmail(&cli.global, &config, &args),
+        Command::Queue(command) => queue(&cli.global, &config, command),
         Command::Profiles => {
             let profiles = profile::all(&config)?;
             if profiles.is_empty() {
@@ -115,4 +122,42 @@ fn require_profile(config: &LoadedConfig, requested: Option<&str>) -> Result<pro
             config.describe_path()
         ))
     })
+}
+
+/// `rmail sendmail`: the message on stdin, sent as it is (headers completed).
+fn sendmail(global: &GlobalArgs, config: &LoadedConfig, args: &SendmailArgs) -> Result<()> {
+    let profile = require_profile(config, global.profile.as_deref())?;
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).map_err(|e| {
+        Error::new(
+            ErrorKind::NoInput,
+            format!("cannot read the message from stdin: {e}"),
+        )
+    })?;
+    let prepared = sendmail::prepare(args, &input, Some(&profile))?;
+    let outbox = outbox::Outbox::default_location()?;
+    deliver::deliver_or_keep(
+        &profile,
+        &prepared.envelope,
+        &prepared.message,
+        &delivery_log(global, config),
+        &outbox,
+    )?;
+    Ok(())
+}
+
+fn queue(global: &GlobalArgs, config: &LoadedConfig, command: QueueCommand) -> Result<()> {
+    let outbox = outbox::Outbox::default_location()?;
+    match command {
+        QueueCommand::List => queue::list(&outbox),
+        QueueCommand::Flush => queue::flush(config, &outbox, &delivery_log(global, config)),
+        QueueCommand::Drop { id } => queue::drop(&outbox, &id),
+    }
+}
+
+fn delivery_log(global: &GlobalArgs, config: &LoadedConfig) -> report::DeliveryLog {
+    report::DeliveryLog {
+        file: config.config.log_file.clone(),
+        verbose: global.verbose,
+    }
 }

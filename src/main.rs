@@ -4,10 +4,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rmail::ErrorKind;
-use rmail::cli::Cli;
+use rmail::cli::{Cli, Command, SendmailCli};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = if invoked_as_sendmail() {
+        SendmailCli::try_parse().map(|s| Cli {
+            global: s.global,
+            command: Command::Sendmail(s.args),
+        })
+    } else {
+        Cli::try_parse()
+    };
+    let cli = match cli {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -37,4 +45,15 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Auth => 77,
         ErrorKind::Config => 78,
     }
+}
+
+/// Linked as /usr/sbin/sendmail (or called `sendmail` any other way), rmail speaks
+/// sendmail's command line, so cron's MAILTO and scripts work unchanged.
+fn invoked_as_sendmail() -> bool {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .is_some_and(|name| name == "sendmail")
 }

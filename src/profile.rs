@@ -208,12 +208,12 @@ impl Profile {
         if entry.concurrency == Some(0) {
             return Err(Error::config(in_profile("concurrency must be at least 1")));
         }
-        if let Some(rate) = entry.max_per_second {
-            if !(rate > 0.0 && rate.is_finite()) {
-                return Err(Error::config(in_profile(
-                    "max_per_second must be a positive number",
-                )));
-            }
+        if let Some(rate) = entry.max_per_second
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(Error::config(in_profile(
+                "max_per_second must be a positive number",
+            )));
         }
         if entry.timeout_secs == Some(0) {
             return Err(Error::config(in_profile("timeout_secs must be at least 1")));

@@ -430,7 +430,7 @@ fn classify(server: &str, stage: Stage, err: lettre::transport::smtp::Error) -> 
         return Error::new(kind, format!("{server} replied {reply} to {at}: {advice}"))
             .with_reply(reply);
     }
-    if err.is_timeout() {
+    if err.is_timeout() || timed_out(&err) {
         return Error::new(
             ErrorKind::Temporary,
             format!(
@@ -467,14 +467,32 @@ fn tls_failure(err: &lettre::transport::smtp::Error) -> Option<String> {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
         }
-        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-                return Some(tls.to_string());
-            }
+        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref())
+            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls.to_string());
         }
         current = e.source();
     }
     None
+}
+
+/// Socket read/write timeouts surface as `WouldBlock` on Linux, which lettre's
+/// `is_timeout` does not recognise.
+fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && matches!(
+                io.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {

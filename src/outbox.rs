@@ -1,0 +1,313 @@
+//! The outbox: messages kept after a temporary failure, so that none is lost.
+//!
+//! Each entry is two files in `$XDG_STATE_HOME/rmail/outbox`: `ID.eml`, the exact bytes to
+//! send, and `ID.json`, the envelope, profile and last error. Both are written to a temporary
+//! name, fsynced and renamed, and the `.json` goes last: an entry exists once its `.json`
+//! does, so a crash at any moment leaves either a whole entry or none. `queue flush` holds an
+//! exclusive lock on the folder, so two flushes (two cron jobs) never send a message twice.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::Envelope;
+
+/// What is kept beside a message's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryMeta {
+    /// The profile to send it with.
+    pub profile: String,
+    pub from: String,
+    pub recipients: Vec<String>,
+    /// Unix time the message was queued.
+    pub queued_at: u64,
+    /// Delivery attempts so far (the first one, which failed, included).
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+/// One kept message.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: String,
+    pub meta: EntryMeta,
+}
+
+impl Entry {
+    pub fn envelope(&self) -> Envelope {
+        Envelope {
+            from: self.meta.from.clone(),
+            recipients: self.meta.recipients.clone(),
+        }
+    }
+}
+
+/// The outbox folder.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    /// The default outbox: `$XDG_STATE_HOME/rmail/outbox`, else `~/.local/state/rmail/outbox`.
+    pub fn default_location() -> Result<Outbox> {
+        let base = std::env::var_os("XDG_STATE_HOME")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
+            })
+            .ok_or_else(|| {
+                Error::config("cannot find the outbox: neither $XDG_STATE_HOME nor $HOME is set")
+            })?;
+        Ok(Outbox::at(base.join("rmail").join("outbox")))
+    }
+
+    pub fn at(dir: PathBuf) -> Outbox {
+        Outbox { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keeps a message; returns its id. Durable when this returns.
+    pub fn store(
+        &self,
+        profile: &str,
+        envelope: &Envelope,
+        message: &[u8],
+        error: &str,
+    ) -> Result<String> {
+        fs::create_dir_all(&self.dir).map_err(|e| self.cant_write(&self.dir, &e))?;
+        let id = new_id();
+        let meta = EntryMeta {
+            profile: profile.to_string(),
+            from: envelope.from.clone(),
+            recipients: envelope.recipients.clone(),
+            queued_at: now(),
+            attempts: 1,
+            last_error: error.to_string(),
+        };
+        self.write_atomic(&self.path(&id, "eml"), message)?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Every complete entry, oldest first.
+    pub fn list(&self) -> Result<Vec<Entry>> {
+        let dir = match fs::read_dir(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::NoInput,
+                    format!("cannot read the outbox {}: {e}", self.dir.display()),
+                ));
+            }
+        };
+        let mut entries = Vec::new();
+        for item in dir.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if id.starts_with('.') || !self.path(id, "eml").exists() {
+                continue;
+            }
+            let meta = fs::read(item.path())
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<EntryMeta>(&bytes).ok());
+            match meta {
+                Some(meta) => entries.push(Entry {
+                    id: id.to_string(),
+                    meta,
+                }),
+                None => eprintln!(
+                    "rmail: warning: outbox entry {} is unreadable; inspect or remove {}",
+                    id,
+                    item.path().display()
+                ),
+            }
+        }
+        entries.sort_by(|a, b| (a.meta.queued_at, &a.id).cmp(&(b.meta.queued_at, &b.id)));
+        Ok(entries)
+    }
+
+    /// The message bytes of an entry.
+    pub fn message(&self, entry: &Entry) -> Result<Vec<u8>> {
+        let path = self.path(&entry.id, "eml");
+        fs::read(&path).map_err(|e| Error::read_file("outbox message", &path, &e))
+    }
+
+    /// Records another failed attempt.
+    pub fn record_failure(&self, entry: &Entry, error: &str) -> Result<()> {
+        let mut meta = entry.meta.clone();
+        meta.attempts += 1;
+        meta.last_error = error.to_string();
+        self.write_meta(&entry.id, &meta)
+    }
+
+    /// Removes an entry (after the server accepted it, or on `queue drop`). The `.json`
+    /// goes first: from then on the entry no longer exists, even if removing the `.eml` fails.
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let meta = self.path(id, "json");
+        if !meta.exists() {
+            return Err(Error::usage(format!(
+                "no message '{id}' in the outbox; `rmail queue list` shows the ids"
+            )));
+        }
+        fs::remove_file(&meta).map_err(|e| self.cant_write(&meta, &e))?;
+        let _ = fs::remove_file(self.path(id, "eml"));
+        self.sync_dir();
+        Ok(())
+    }
+
+    /// Takes the outbox's exclusive lock; it is released when the returned file is dropped.
+    /// A second flush waits here until the first is done.
+    pub fn lock(&self) -> Result<File> {
+        fs::create_dir_all(&self.dir).map_err(|e| self.cant_write(&self.dir, &e))?;
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.cant_write(&path, &e))?;
+        file.lock().map_err(|e| self.cant_write(&path, &e))?;
+        Ok(file)
+    }
+
+    fn write_meta(&self, id: &str, meta: &EntryMeta) -> Result<()> {
+        let json = serde_json::to_vec_pretty(meta).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot encode outbox entry: {e}"),
+            )
+        })?;
+        self.write_atomic(&self.path(id, "json"), &json)
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        let tmp = path.with_extension(format!(
+            "{}.tmp",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        ));
+        let tmp = tmp.with_file_name(format!(
+            ".{}",
+            tmp.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let result = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.cant_write(path, &e));
+        }
+        self.sync_dir();
+        Ok(())
+    }
+
+    /// fsync the folder so the rename itself survives a power cut.
+    fn sync_dir(&self) {
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+    }
+
+    fn path(&self, id: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{ext}"))
+    }
+
+    fn cant_write(&self, path: &Path, err: &std::io::Error) -> Error {
+        Error::new(
+            ErrorKind::CantCreate,
+            format!("cannot write the outbox ({}): {err}", path.display()),
+        )
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Sortable and unique: UTC time to the microsecond, process id, sequence number.
+fn new_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}{:06}-{}-{}",
+        crate::report::timestamp(now.as_secs()).replace([':', '-'], ""),
+        now.subsec_micros(),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_list_fail_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().join("outbox"));
+        let env = Envelope {
+            from: "a@x.com".into(),
+            recipients: vec!["b@x.com".into()],
+        };
+        let id = outbox
+            .store("work", &env, b"Subject: x\r\n\r\nhi\r\n", "421 busy")
+            .unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].id, id);
+        assert_eq!(entries[0].envelope(), env);
+        assert_eq!(
+            outbox.message(&entries[0]).unwrap(),
+            b"Subject: x\r\n\r\nhi\r\n"
+        );
+        outbox.record_failure(&entries[0], "451 later").unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(
+            (
+                entries[0].meta.attempts,
+                entries[0].meta.last_error.as_str()
+            ),
+            (2, "451 later")
+        );
+        outbox.remove(&id).unwrap();
+        assert!(outbox.list().unwrap().is_empty());
+        assert!(outbox.remove(&id).is_err());
+        // No temporary files left behind.
+        let left: Vec<_> = fs::read_dir(outbox.dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.iter().all(|n| n == ".lock"), "{left:?}");
+    }
+
+    #[test]
+    fn half_written_entry_is_invisible() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().to_path_buf());
+        fs::write(dir.path().join("x.eml"), b"data").unwrap();
+        assert!(outbox.list().unwrap().is_empty());
+    }
+}
