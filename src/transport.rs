@@ -259,9 +259,13 @@ impl Session {
         }
         self.command(Stage::Data, Data)?;
         self.trace_out(&format!("({} bytes of message data)", message.len()));
+        // lettre ends the data with CRLF "." CRLF even when the message already ends with a
+        // line break; without this the server would receive one empty line more than was
+        // composed (and than --eml wrote).
+        let data = message.strip_suffix(b"\r\n").unwrap_or(message);
         let response = self
             .conn
-            .message(message)
+            .message(data)
             .map_err(|e| classify(&self.server, Stage::Data, e))?;
         let reply = reply_text(&response);
         self.trace_in(&reply);
