@@ -4,6 +4,11 @@
 //! dashes, links with their address. Anything fancier belongs in an explicit text part.
 
 /// Converts HTML to readable plain text.
+///
+/// ```
+/// let text = rmail::html_text::html_to_text("<p>Hi <b>Ann</b>,</p><ul><li>one</li></ul>");
+/// assert_eq!(text, "Hi Ann,\n\n- one\n");
+/// ```
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
     let mut rest = html;

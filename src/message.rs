@@ -18,6 +18,13 @@ pub struct Mailbox {
 
 impl Mailbox {
     /// Parses `addr@host`, `Name <addr@host>` or `"Last, First" <addr@host>`.
+    ///
+    /// ```
+    /// use rmail::message::Mailbox;
+    /// let m = Mailbox::parse("\"Lee, Ann\" <ann@example.com>").unwrap();
+    /// assert_eq!((m.name.as_deref(), m.email.as_str()), (Some("Lee, Ann"), "ann@example.com"));
+    /// assert!(Mailbox::parse("ann@example.com\r\nBcc: x@example.com").is_err());
+    /// ```
     pub fn parse(text: &str) -> Result<Mailbox> {
         refuse_line_breaks("address", text)?;
         let text = text.trim();
@@ -183,6 +190,10 @@ pub struct Part {
     pub content_type: String,
     /// Shared, so that one attachment used by every row of a merge is read once.
     pub data: Arc<[u8]>,
+    /// `data` already base64-encoded for MIME (see `mime::pre_encode`), so that an
+    /// attachment shared by every row of a merge is also encoded once. `None`: encoded
+    /// when the message is rendered.
+    pub encoded: Option<Arc<[u8]>>,
 }
 
 impl Part {
@@ -197,6 +208,7 @@ impl Part {
             content_type: content_type_for(path),
             file_name,
             data: data.into(),
+            encoded: None,
         })
     }
 }

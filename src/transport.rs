@@ -449,14 +449,17 @@ fn classify(server: &str, stage: Stage, err: lettre::transport::smtp::Error) -> 
             ErrorKind::Auth,
             format!("AUTH with {server} failed: {detail}"),
         ),
+        // A network failure after the greeting (e.g. the connection dropped in the middle of
+        // DATA): say at which stage, since "incomplete response" alone tells the user nothing.
+        Stage::Connect => Error::new(
+            ErrorKind::Temporary,
+            format!("connecting to {server} failed: {detail}"),
+        ),
         _ => Error::new(
             ErrorKind::Temporary,
             format!(
-                "{} {server} failed: {detail}",
-                match stage {
-                    Stage::Connect => "connecting to",
-                    _ => "talking to",
-                }
+                "the connection to {server} failed during {}: {detail}",
+                stage.describe()
             ),
         ),
     }

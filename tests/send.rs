@@ -68,7 +68,7 @@ fn plain_text_from_stdin() {
     let mut rmail = rmail_for(&server);
     rmail
         .args(["send", "--to", "ann@example.com", "-s", "Backup done"])
-        .stdin_bytes("all good\nsecond line\n");
+        .stdin_bytes("all good\n.hidden\n.\n..two\nsecond line\n");
     rmail.run().assert_success();
 
     let got = server.wait_for(1, WAIT);
@@ -80,7 +80,7 @@ fn plain_text_from_stdin() {
     // SMTP carries CRLF line endings; the text is the same.
     assert_eq!(
         msg.body_text(0).map(|t| t.replace("\r\n", "\n")).as_deref(),
-        Some("all good\nsecond line\n")
+        Some("all good\n.hidden\n.\n..two\nsecond line\n")
     );
     let from = msg.from().and_then(|a| a.first()).expect("From header");
     assert_eq!(from.name(), Some("Sender Name"));
