@@ -5,6 +5,7 @@
 //! name, fsynced and renamed, and the `.json` goes last: an entry exists once its `.json`
 //! does, so a crash at any moment leaves either a whole entry or none. `queue flush` holds an
 //! exclusive lock on the folder, so two flushes (two cron jobs) never send a message twice.
+//! Kept messages are other people's mail: the folder is created 0700 and the files 0600.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -84,7 +85,7 @@ impl Outbox {
         message: &[u8],
         error: &str,
     ) -> Result<String> {
-        fs::create_dir_all(&self.dir).map_err(|e| self.cant_write(&self.dir, &e))?;
+        self.create_dir()?;
         let id = new_id();
         let meta = EntryMeta {
             profile: profile.to_string(),
@@ -171,7 +172,7 @@ impl Outbox {
     /// Takes the outbox's exclusive lock; it is released when the returned file is dropped.
     /// A second flush waits here until the first is done.
     pub fn lock(&self) -> Result<File> {
-        fs::create_dir_all(&self.dir).map_err(|e| self.cant_write(&self.dir, &e))?;
+        self.create_dir()?;
         let path = self.dir.join(".lock");
         let file = OpenOptions::new()
             .create(true)
@@ -205,7 +206,11 @@ impl Outbox {
                 .unwrap_or_default()
         ));
         let result = (|| {
-            let mut file = File::create(&tmp)?;
+            let mut options = OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
             fs::rename(&tmp, path)
@@ -216,6 +221,17 @@ impl Outbox {
         }
         self.sync_dir();
         Ok(())
+    }
+
+    /// Creates the folder (and its parents) readable by the user only.
+    fn create_dir(&self) -> Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.dir)
+            .map_err(|e| self.cant_write(&self.dir, &e))
     }
 
     /// fsync the folder so the rename itself survives a power cut.

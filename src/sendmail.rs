@@ -19,16 +19,26 @@ pub struct Prepared {
     pub message: Vec<u8>,
 }
 
-/// One header as it arrived, continuation lines included (without the final CRLF).
+/// One header as it arrived, continuation lines included (without the final CRLF). The
+/// bytes are kept as they are, UTF-8 or not, since they are passed on unchanged.
 struct RawHeader {
     name: String,
-    text: String,
+    raw: Vec<u8>,
 }
 
 impl RawHeader {
-    /// The value with folding undone.
+    /// A header rmail writes itself.
+    fn new(name: &str, value: &str) -> RawHeader {
+        RawHeader {
+            name: name.to_string(),
+            raw: format!("{name}: {value}").into_bytes(),
+        }
+    }
+
+    /// The value with folding undone (lossily decoded: only for reading addresses).
     fn value(&self) -> String {
-        let raw = &self.text[self.name.len() + 1..];
+        let text = String::from_utf8_lossy(&self.raw);
+        let raw = text.get(self.name.len() + 1..).unwrap_or_default();
         raw.split("\r\n")
             .map(|l| l.trim())
             .collect::<Vec<_>>()
@@ -88,13 +98,7 @@ pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> 
             name,
             email: sender.email.clone(),
         };
-        headers.insert(
-            0,
-            RawHeader {
-                name: "From".into(),
-                text: format!("From: {}", encode_mailbox(&from)),
-            },
-        );
+        headers.insert(0, RawHeader::new("From", &encode_mailbox(&from)));
     }
     if !headers.iter().any(|h| h.is("Date")) {
         let now = std::time::SystemTime::now()
@@ -102,10 +106,7 @@ pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> 
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         let date = mail_builder::headers::date::Date::new(now).to_rfc822();
-        headers.push(RawHeader {
-            name: "Date".into(),
-            text: format!("Date: {date}"),
-        });
+        headers.push(RawHeader::new("Date", &date));
     }
     if !headers.iter().any(|h| h.is("Message-ID")) {
         let domain = sender
@@ -113,15 +114,15 @@ pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> 
             .rsplit_once('@')
             .map(|(_, d)| d)
             .unwrap_or("localhost");
-        headers.push(RawHeader {
-            name: "Message-ID".into(),
-            text: format!("Message-ID: <{}>", crate::mime::new_message_id(domain)),
-        });
+        headers.push(RawHeader::new(
+            "Message-ID",
+            &format!("<{}>", crate::mime::new_message_id(domain)),
+        ));
     }
 
     let mut message = Vec::with_capacity(input.len() + 256);
     for header in &headers {
-        message.extend_from_slice(header.text.as_bytes());
+        message.extend_from_slice(&header.raw);
         message.extend_from_slice(b"\r\n");
     }
     message.extend_from_slice(b"\r\n");
@@ -163,23 +164,24 @@ fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) 
         if line.is_empty() {
             return (headers, &lines[i + 1..]);
         }
-        let text = String::from_utf8_lossy(line);
         if line.starts_with(b" ") || line.starts_with(b"\t") {
             match headers.last_mut() {
                 Some(last) => {
-                    last.text.push_str("\r\n");
-                    last.text.push_str(&text);
+                    last.raw.extend_from_slice(b"\r\n");
+                    last.raw.extend_from_slice(line);
                 }
                 None => break,
             }
         } else {
-            match text.split_once(':') {
-                Some((name, _))
-                    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic()) =>
-                {
+            let name = line
+                .iter()
+                .position(|b| *b == b':')
+                .map(|colon| &line[..colon]);
+            match name {
+                Some(name) if !name.is_empty() && name.iter().all(u8::is_ascii_graphic) => {
                     headers.push(RawHeader {
-                        name: name.to_string(),
-                        text: text.into_owned(),
+                        name: String::from_utf8_lossy(name).into_owned(),
+                        raw: line.to_vec(),
                     });
                 }
                 _ => break,
