@@ -151,6 +151,15 @@ pub struct SendArgs {
     /// Also write the exact bytes sent (or that would be sent) to this file
     #[arg(long, value_name = "PATH")]
     pub eml: Option<PathBuf>,
+
+    /// Render the message from a template (name in ./templates or the user's templates
+    /// folder, or a path); flags given here override its front matter
+    #[arg(long, value_name = "NAME_OR_PATH")]
+    pub template: Option<String>,
+
+    /// Template variable, e.g. --var host=web1 (repeatable; needs --template)
+    #[arg(long, value_name = "KEY=VALUE", requires = "template")]
+    pub var: Vec<String>,
 }
 
 /// Arguments of `rmail merge`.

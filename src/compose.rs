@@ -15,6 +15,9 @@ pub fn from_args(
     profile: Option<&Profile>,
     stdin: impl Read + IsTerminal,
 ) -> Result<MessageSpec> {
+    if let Some(name) = &args.template {
+        return from_template(name, args, profile, stdin);
+    }
     let text = match (&args.text, &args.text_file) {
         (Some(text), _) => Some(text.clone()),
         (None, Some(path)) => Some(read_text(path, "text file")?),
@@ -61,6 +64,104 @@ pub fn from_args(
             .map(|h| Header::parse(h))
             .collect::<Result<_>>()?,
     };
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// `rmail send --template NAME --var KEY=VALUE…`: the template rendered with the variables
+/// (and `stdin`, the standard input when it is not a terminal, e.g. a cron job's log), then
+/// every flag given on the command line overrides the front matter.
+fn from_template(
+    name: &str,
+    args: &SendArgs,
+    profile: Option<&Profile>,
+    stdin: impl Read + IsTerminal,
+) -> Result<MessageSpec> {
+    let template = crate::template::Template::load(&crate::template::find(name)?)?;
+    let has_body_flag = args.text.is_some() || args.text_file.is_some() || args.html_file.is_some();
+    let mut vars = serde_json::Map::new();
+    let piped = if !has_body_flag && !stdin.is_terminal() {
+        read_stdin(stdin)?
+    } else {
+        String::new()
+    };
+    vars.insert("stdin".into(), serde_json::Value::String(piped));
+    for var in &args.var {
+        let (key, value) = var
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--var '{var}' must be KEY=VALUE, e.g. --var host=web1"
+                ))
+            })?;
+        vars.insert(
+            key.trim().to_string(),
+            serde_json::Value::String(value.to_string()),
+        );
+    }
+    let mut skip = Vec::new();
+    for (key, given) in [
+        ("to", !args.to.is_empty()),
+        ("cc", !args.cc.is_empty()),
+        ("bcc", !args.bcc.is_empty()),
+        ("from", args.from.is_some()),
+        ("reply_to", args.reply_to.is_some()),
+        ("subject", args.subject.is_some()),
+    ] {
+        if given {
+            skip.push(key);
+        }
+    }
+    let rendered = template.render_except(&crate::template::context(&vars), &[], &skip)?;
+    let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
+
+    if let Some(from) = &args.from {
+        spec.from = Some(Mailbox::parse(from)?);
+    } else if spec.from.is_none() {
+        spec.from = Some(sender(None, profile)?);
+    }
+    let flagged = |values: &[String], current: &mut Vec<Mailbox>| -> Result<()> {
+        if !values.is_empty() {
+            *current = Mailbox::parse_all(values)?;
+        }
+        Ok(())
+    };
+    flagged(&args.to, &mut spec.to)?;
+    flagged(&args.cc, &mut spec.cc)?;
+    flagged(&args.bcc, &mut spec.bcc)?;
+    // The flag wins; the profile's reply_to only fills in when the template has none.
+    let profile_reply_to = profile
+        .and_then(|p| p.reply_to.as_deref())
+        .filter(|_| spec.reply_to.is_empty());
+    if let Some(list) = args.reply_to.as_deref().or(profile_reply_to) {
+        spec.reply_to = Mailbox::parse_list(list)?;
+    }
+    if let Some(subject) = &args.subject {
+        spec.subject = subject.clone();
+    }
+    if has_body_flag {
+        // A body on the command line replaces the template's body as a whole.
+        spec.text = match (&args.text, &args.text_file) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(path)) => Some(read_text(path, "text file")?),
+            (None, None) => None,
+        };
+        spec.html = args
+            .html_file
+            .as_deref()
+            .map(|path| read_text(path, "HTML file"))
+            .transpose()?;
+    }
+    for arg in &args.inline {
+        spec.inline.push(InlineImage::from_arg(arg)?);
+    }
+    for path in &args.attach {
+        spec.attachments.push(Part::read(path, "attachment")?);
+    }
+    for header in &args.headers {
+        spec.headers.push(Header::parse(header)?);
+    }
     spec.validate()?;
     Ok(spec)
 }

@@ -4,31 +4,38 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::Envelope;
 use crate::outbox::Outbox;
-use crate::profile::Profile;
+use crate::profile::{Profile, Secret};
 use crate::report::{Delivery, DeliveryLog, Outcome};
 use crate::transport::{ConnectOptions, Session};
 
 /// Opens a session with the profile, sends one message and quits. Returns the server's
 /// reply to the message data (e.g. `250 2.0.0 Ok: queued as 4Q2…`).
-pub fn deliver(
+pub fn deliver(profile: &Profile, envelope: &Envelope, message: &[u8], verbose: bool) -> Result<String> {
+    let secret = profile.secret()?;
+    deliver_with(profile, secret.as_ref(), envelope, message, verbose)
+}
+
+fn deliver_with(
     profile: &Profile,
+    secret: Option<&Secret>,
     envelope: &Envelope,
     message: &[u8],
     verbose: bool,
 ) -> Result<String> {
-    let secret = profile.secret()?;
     let options = ConnectOptions {
         verbose,
         ..ConnectOptions::default()
     };
-    let mut session = Session::open(profile, secret.as_ref(), options)?;
+    let mut session = Session::open(profile, secret, options)?;
     let reply = session.send(envelope, message)?;
     session.quit();
     Ok(reply)
 }
 
-/// Delivers, or on a temporary failure keeps the message in the outbox and says so in the
-/// error (still `Temporary`: exit 75). Every attempt is written to the delivery log.
+/// Delivers, or keeps the message in the outbox and says so in the error. Kept are
+/// temporary failures (exit 75) and a password source that fails (exit 78: an agent not
+/// running, a variable missing under cron): neither may cost the message, and `queue
+/// flush` sends it once the cause is gone. Every attempt is written to the delivery log.
 pub fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
@@ -46,32 +53,32 @@ pub fn deliver_or_keep(
             detail,
         })
     };
-    match deliver(profile, envelope, message, log.verbose) {
+    let keep = |err: Error| {
+        let detail = err.reply().unwrap_or(err.message()).to_string();
+        match outbox.store(&profile.name, envelope, message, &detail) {
+            Ok(id) => {
+                record(Outcome::Queued, &detail);
+                Error::new(
+                    err.kind(),
+                    format!("{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"),
+                )
+            }
+            Err(store_err) => {
+                record(Outcome::Failed, &detail);
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!("{err}; and the message could NOT be kept: {store_err}"),
+                )
+            }
+        }
+    };
+    let secret = profile.secret().map_err(keep)?;
+    match deliver_with(profile, secret.as_ref(), envelope, message, log.verbose) {
         Ok(reply) => {
             record(Outcome::Sent, &reply);
             Ok(reply)
         }
-        Err(err) if err.is_temporary() => {
-            let detail = err.reply().unwrap_or(err.message()).to_string();
-            match outbox.store(&profile.name, envelope, message, &detail) {
-                Ok(id) => {
-                    record(Outcome::Queued, &detail);
-                    Err(Error::new(
-                        ErrorKind::Temporary,
-                        format!(
-                            "{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"
-                        ),
-                    ))
-                }
-                Err(store_err) => {
-                    record(Outcome::Failed, &detail);
-                    Err(Error::new(
-                        ErrorKind::CantCreate,
-                        format!("{err}; and the message could NOT be kept: {store_err}"),
-                    ))
-                }
-            }
-        }
+        Err(err) if err.is_temporary() => Err(keep(err)),
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));
             Err(err)

@@ -76,6 +76,12 @@ impl Error {
         self
     }
 
+    /// Prefixes the message with what it concerns (`recipient <a@x>: …`), keeping kind and reply.
+    pub fn context(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Usage, message)
     }

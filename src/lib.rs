@@ -83,14 +83,9 @@ fn send(global: &GlobalArgs, config: &LoadedConfig, args: &SendArgs) -> Result<(
     }
     match profile {
         Some(profile) if !args.dry_run => {
-            let reply = deliver::deliver(&profile, &envelope, &bytes, global.verbose)?;
-            if global.verbose {
-                eprintln!(
-                    "rmail: sent to {} via {}: {reply}",
-                    envelope.recipients.join(", "),
-                    profile.name
-                );
-            }
+            let outbox = outbox::Outbox::default_location()?;
+            let log = delivery_log(global, config);
+            deliver::deliver_or_keep(&profile, &envelope, &bytes, &log, &outbox)?;
             Ok(())
         }
         profile => {

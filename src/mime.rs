@@ -120,6 +120,22 @@ fn body(spec: &MessageSpec) -> MimePart<'_> {
 /// endings rewritten in transit; attachments must arrive byte-identical.
 fn binary_part(part: &Part) -> MimePart<'_> {
     // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder).
+    if let Some(encoded) = &part.encoded {
+        // An explicit Content-Transfer-Encoding makes mail-builder write the body as is.
+        return MimePart {
+            headers: vec![
+                (
+                    Cow::Borrowed("Content-Type"),
+                    Raw::new(part.content_type.as_str()).into(),
+                ),
+                (
+                    Cow::Borrowed("Content-Transfer-Encoding"),
+                    Raw::new("base64").into(),
+                ),
+            ],
+            contents: BodyPart::Binary(Cow::Borrowed(encoded)),
+        };
+    }
     MimePart {
         headers: vec![(
             Cow::Borrowed("Content-Type"),
@@ -127,6 +143,44 @@ fn binary_part(part: &Part) -> MimePart<'_> {
         )],
         contents: BodyPart::Binary(Cow::Borrowed(&part.data)),
     }
+}
+
+/// Encodes a part's data as MIME base64 once, for a part that many messages share (the
+/// logo or terms-and-conditions PDF of a merge). The messages are byte-for-byte what they
+/// would be otherwise; only the work is not repeated.
+pub fn pre_encode(part: &mut Part) {
+    if part.encoded.is_none() {
+        part.encoded = Some(base64_lines(&part.data).into());
+    }
+}
+
+/// Base64 in lines of 76 characters separated by CRLF (RFC 2045), no trailing CRLF: the
+/// boundary that follows the part starts with its own.
+fn base64_lines(data: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    // 57 input bytes make one 76-character line.
+    let mut out = Vec::with_capacity(data.len().div_ceil(57) * 78);
+    for (i, line) in data.chunks(57).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        for chunk in line.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for (j, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+                if j <= chunk.len() {
+                    out.push(ALPHABET[((n >> shift) & 63) as usize]);
+                } else {
+                    out.push(b'=');
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A globally unique Message-ID (without the angle brackets) in the sender's domain.
@@ -147,4 +201,57 @@ pub fn new_message_id(domain: &str) -> String {
         u64::from_le_bytes(random),
         domain
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{InlineImage, Mailbox};
+
+    #[test]
+    fn base64_matches_known_values() {
+        assert_eq!(base64_lines(b""), b"");
+        assert_eq!(base64_lines(b"f"), b"Zg==");
+        assert_eq!(base64_lines(b"fo"), b"Zm8=");
+        assert_eq!(base64_lines(b"foo"), b"Zm9v");
+        let long = base64_lines(&[0u8; 100]);
+        let lines: Vec<&[u8]> = long.split(|&b| b == b'\n').collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), 77, "76 characters and the CR");
+    }
+
+    #[test]
+    fn pre_encoded_parts_decode_to_the_same_bytes() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let plain = Part {
+            file_name: "a.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: data.clone().into(),
+            encoded: None,
+        };
+        let mut shared = Part {
+            file_name: "b.pdf".into(),
+            content_type: "application/pdf".into(),
+            ..plain.clone()
+        };
+        pre_encode(&mut shared);
+        let mut logo = plain.clone();
+        pre_encode(&mut logo);
+        let spec = MessageSpec {
+            from: Some(Mailbox::parse("f@x.com").unwrap()),
+            to: vec![Mailbox::parse("t@x.com").unwrap()],
+            subject: "s".into(),
+            html: Some("<img src=\"cid:logo\">".into()),
+            inline: vec![InlineImage::new("logo".into(), logo).unwrap()],
+            attachments: vec![plain, shared],
+            ..Default::default()
+        };
+        let bytes = render(&spec);
+        let message = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        let attachments: Vec<_> = message.attachments().collect();
+        assert_eq!(attachments.len(), 3);
+        for part in attachments {
+            assert_eq!(part.contents(), data.as_slice());
+        }
+    }
 }

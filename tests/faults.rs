@@ -235,7 +235,6 @@ fn connection_refused(mode: Mode) {
 }
 
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver, not deliver_or_keep, so it keeps nothing (reported)"]
 fn send_connection_refused_is_kept_and_flushed() {
     connection_refused(Mode::Send);
 }
@@ -255,7 +254,6 @@ fn greeting_421(mode: Mode) {
 }
 
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver, not deliver_or_keep, so it keeps nothing (reported)"]
 fn send_421_at_greeting_is_kept_and_flushed() {
     greeting_421(Mode::Send);
 }
@@ -278,7 +276,6 @@ fn rcpt_451(mode: Mode) {
 }
 
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver, not deliver_or_keep, so it keeps nothing (reported)"]
 fn send_451_on_rcpt_is_kept_and_flushed() {
     rcpt_451(Mode::Send);
 }
@@ -302,7 +299,6 @@ fn dropped_in_data(mode: Mode) {
 }
 
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver, not deliver_or_keep, so it keeps nothing (reported)"]
 fn send_connection_dropped_in_data_is_kept_and_flushed() {
     dropped_in_data(Mode::Send);
 }
@@ -327,7 +323,6 @@ fn stalled(mode: Mode) {
 }
 
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver, not deliver_or_keep, so it keeps nothing (reported)"]
 fn send_stalled_server_times_out_and_is_kept() {
     stalled(Mode::Send);
 }
@@ -653,4 +648,37 @@ fn healthy_server_gets_exactly_one_message_per_run() {
         assert_is_test_message(&got[0], &["ops@example.com", "b@example.com"]);
         assert_outbox_empty(&cmd);
     }
+}
+
+// --- a password source that fails: exit 78, but the message is kept ------------------------
+
+/// Under cron a password agent may not be running yet: the notification must not be lost.
+#[test]
+fn failing_password_command_keeps_the_message() {
+    let server = Server::start(ServerOptions::plain().auth("job", "s3cret"));
+    let mut cmd = Mode::Send.command();
+    let profile = format!(
+        "{}username = \"job\"\npassword_command = \"exit 3\"\n",
+        plain_profile(server.port(), 3)
+    );
+    cmd.write_config(&config(&profile));
+    Mode::Send.message_to(&mut cmd, &["a@example.com"]);
+    let run = cmd.run();
+    run.assert_code(78);
+    assert_one_line(&run, &["password_command", "outbox"]);
+    assert_eq!(outbox_ids(&cmd).len(), 1, "kept\n{run}");
+    assert!(server.messages().is_empty());
+
+    // Once the secret is available, a flush delivers it exactly once.
+    cmd.write_config(&config(&format!(
+        "{}username = \"job\"\npassword_command = \"echo s3cret\"\n",
+        plain_profile(server.port(), 3)
+    )));
+    let mut flush = rmail_in(&cmd);
+    flush.args(["queue", "flush"]);
+    flush.run().assert_success();
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].auth_user.as_deref(), Some("job"));
+    assert_outbox_empty(&cmd);
 }

@@ -417,7 +417,6 @@ fn log_file_gets_one_line_per_attempt() {
 /// `rmail send` records its attempt in the delivery log too (issue 4: "one line per
 /// message").
 #[test]
-#[ignore = "src/lib.rs: `rmail send` calls deliver::deliver without a DeliveryLog (reported)"]
 fn send_writes_the_delivery_log() {
     let cmd = rmail();
     let log = cmd.home().join("rmail.log");
