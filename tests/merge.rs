@@ -573,3 +573,59 @@ fn server_down_is_temporary_and_nothing_is_journaled() {
     let journal = fs::read_to_string(dir.path().join("mail/data.csv.journal")).unwrap();
     assert_eq!(journal.lines().filter(|l| !l.starts_with('#')).count(), 0);
 }
+
+#[test]
+fn verbose_prints_one_line_per_message_and_quiet_prints_only_the_summary() {
+    let server = Server::plain();
+    let (_dir, template, data) = merge_dir(3);
+    let rmail = rmail_for(&server, "");
+    let run = rmail
+        .again()
+        .args(merge_args(&template, &data))
+        .arg("-v")
+        .run();
+    run.assert_success();
+    for i in 1..=3 {
+        let line = format!(
+            "merge: row {i} (line {}) sent to p{i}@example.com: 250",
+            i + 1
+        );
+        assert!(run.stderr.contains(&line), "{line}\n{run}");
+    }
+
+    let (_dir, template, data) = merge_dir(3);
+    let run = rmail.again().args(merge_args(&template, &data)).run();
+    run.assert_success();
+    // Not a terminal and no -v: cron logs get the summary line and nothing else.
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    assert!(
+        run.stderr
+            .starts_with("merge: 3 sent, 0 failed, 0 already sent"),
+        "{run}"
+    );
+}
+
+#[test]
+fn refused_login_stops_the_merge_with_77_and_sends_nothing() {
+    let server = Server::start(ServerOptions::plain().auth("user", "right"));
+    let (_dir, template, data) = merge_dir(4);
+    let rmail = rmail();
+    rmail.write_config(&format!(
+        "{}from = \"b@example.com\"\n",
+        server
+            .profile_toml("test")
+            .replace("password = \"right\"", "password = \"wrong\"")
+    ));
+    let run = rmail
+        .again()
+        .args(merge_args(&template, &data))
+        .args(["--concurrency", "2"])
+        .run();
+    run.assert_code(77);
+    assert!(
+        run.stderr
+            .contains("merge: 0 sent, 0 failed, 4 not attempted"),
+        "{run}"
+    );
+    assert!(server.messages().is_empty());
+}
