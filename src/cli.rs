@@ -25,7 +25,10 @@ pub struct Cli {
 #[command(
     name = "sendmail",
     disable_version_flag = true,
-    about = "rmail in sendmail-compatible mode: an RFC 5322 message on stdin"
+    about = "rmail in sendmail-compatible mode: an RFC 5322 message on stdin",
+    after_help = "Examples:
+  printf 'Subject: hi\\n\\nbody\\n' | sendmail ops@example.com
+  sendmail -t < message.eml"
 )]
 pub struct SendmailCli {
     #[command(flatten)]
@@ -83,14 +86,38 @@ Link rmail as /usr/sbin/sendmail and it behaves as `rmail sendmail` (cron's MAIL
 
     /// Messages kept after a temporary failure: list them, send them, drop one
     #[command(subcommand)]
+    #[command(after_help = "Examples:
+  rmail queue list
+  rmail queue flush        # e.g. hourly from cron, after a relay outage
+  rmail queue drop ID      # an id from `rmail queue list`")]
     Queue(QueueCommand),
 
     /// List the configured profiles, resolved (passwords are never shown)
+    #[command(after_help = "Examples:
+  rmail profiles
+  rmail --config ./test-config.toml profiles")]
     Profiles,
 
     /// Connect with a profile: TLS, certificate, extensions, AUTH; then QUIT without sending
     #[command(after_help = "Example:\n  rmail check -p work")]
     Check,
+
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell
+    #[command(after_help = "Examples:
+  rmail completions bash > ~/.local/share/bash-completion/completions/rmail
+  rmail completions zsh > ~/.zfunc/_rmail      # with fpath+=(~/.zfunc) before compinit
+  rmail completions fish > ~/.config/fish/completions/rmail.fish")]
+    Completions {
+        /// The shell to generate completions for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff) for rmail and all its commands
+    #[command(after_help = "Examples:
+  rmail man | man -l -
+  rmail man > /usr/local/share/man/man1/rmail.1")]
+    Man,
 }
 
 /// Arguments of `rmail send`.
@@ -258,10 +285,15 @@ pub struct SendmailArgs {
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
     /// Show every kept message: id, age, recipients, last error
+    #[command(after_help = "Example:\n  rmail queue list")]
     List,
     /// Try to send every kept message; each is removed only once a server accepted it
+    #[command(after_help = "Examples:\n  rmail queue flush\n  rmail -v queue flush")]
     Flush,
     /// Delete one kept message without sending it
+    #[command(
+        after_help = "Example:\n  rmail queue drop ID      # the id shown by `rmail queue list`"
+    )]
     Drop {
         /// The id shown by `rmail queue list`
         id: String,

@@ -97,6 +97,44 @@ pub struct ProfileConfig {
     pub max_per_second: Option<f64>,
     pub concurrency: Option<usize>,
     pub tls_fingerprint: Option<String>,
+    pub dkim: Option<DkimConfig>,
+}
+
+/// `dkim = { domain, selector, private_key_file, algorithm }` in a profile: sign every
+/// message sent with it (see `dkim.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    /// The signing domain (`d=`), normally the From address's domain.
+    pub domain: String,
+    /// The selector (`s=`): the public key is in DNS at `SELECTOR._domainkey.DOMAIN`.
+    pub selector: String,
+    /// PEM private key (PKCS#8, or PKCS#1 for RSA); `~/` is expanded.
+    pub private_key_file: PathBuf,
+    #[serde(default)]
+    pub algorithm: DkimAlgorithm,
+}
+
+/// The DKIM signature algorithm; the key in `private_key_file` must be of this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum DkimAlgorithm {
+    /// RSA (2048 bits or more) with SHA-256: what every verifier understands.
+    #[default]
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+    /// Ed25519 with SHA-256 (RFC 8463); usually sent alongside an RSA signature.
+    #[serde(rename = "ed25519-sha256")]
+    Ed25519Sha256,
+}
+
+impl DkimAlgorithm {
+    /// The name as written in the config and in the signature's `a=` tag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DkimAlgorithm::RsaSha256 => "rsa-sha256",
+            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
+        }
+    }
 }
 
 /// A parsed configuration and where it came from.
@@ -175,6 +213,9 @@ pub fn parse(path: PathBuf, source: String) -> Result<LoadedConfig> {
     config.log_file = config.log_file.map(expand_home);
     for profile in config.profiles.values_mut() {
         profile.ca_file = profile.ca_file.take().map(expand_home);
+        if let Some(dkim) = &mut profile.dkim {
+            dkim.private_key_file = expand_home(std::mem::take(&mut dkim.private_key_file));
+        }
     }
     let mut loaded = LoadedConfig {
         path: Some(path),
@@ -333,6 +374,7 @@ mod tests {
             "max_per_second",
             "concurrency",
             "tls_fingerprint",
+            "dkim",
             "default_profile",
             "log_file",
         ] {

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod config;
 pub mod data;
 pub mod deliver;
+pub mod dkim;
 pub mod error;
 pub mod html_text;
 pub mod journal;
@@ -17,6 +18,7 @@ pub mod merge;
 pub mod message;
 pub mod mime;
 pub mod outbox;
+pub mod packaging;
 pub mod profile;
 pub mod provider;
 pub mod queue;
@@ -34,7 +36,11 @@ use config::LoadedConfig;
 
 /// Runs one command line to completion.
 pub fn run(cli: Cli) -> Result<()> {
-    let config = config::load(cli.global.config.as_deref())?;
+    let config = match cli.command {
+        // Generated from the clap definitions alone: a broken config must not stop them.
+        Command::Completions { .. } | Command::Man => LoadedConfig::default(),
+        _ => config::load(cli.global.config.as_deref())?,
+    };
     for warning in &config.warnings {
         eprintln!("rmail: {warning}");
     }
@@ -63,6 +69,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let profile = require_profile(&config, cli.global.profile.as_deref())?;
             check::run(&profile, cli.global.verbose)
         }
+        Command::Completions { shell } => packaging::completions(shell),
+        Command::Man => packaging::man(),
     }
 }
 
@@ -73,8 +81,14 @@ fn send(global: &GlobalArgs, config: &LoadedConfig, args: &SendArgs) -> Result<(
     } else {
         Some(require_profile(config, global.profile.as_deref())?)
     };
+    // The key is loaded before anything is read or sent, so a bad key fails fast.
+    let signer = match &profile {
+        Some(profile) => dkim::Signer::from_profile(profile)?,
+        None => None,
+    };
     let spec = compose::from_args(args, profile.as_ref(), std::io::stdin())?;
-    let bytes = mime::render(&spec);
+    // Signed last: --eml, the dry run and the server all see exactly these bytes.
+    let bytes = dkim::maybe_sign(signer.as_ref(), mime::render(&spec))?;
     let envelope = spec.envelope();
     if let Some(path) = &args.eml {
         std::fs::write(path, &bytes).map_err(|e| {
@@ -125,6 +139,7 @@ fn require_profile(config: &LoadedConfig, requested: Option<&str>) -> Result<pro
 /// `rmail sendmail`: the message on stdin, sent as it is (headers completed).
 fn sendmail(global: &GlobalArgs, config: &LoadedConfig, args: &SendmailArgs) -> Result<()> {
     let profile = require_profile(config, global.profile.as_deref())?;
+    let signer = dkim::Signer::from_profile(&profile)?;
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| {
         Error::new(
@@ -133,11 +148,13 @@ fn sendmail(global: &GlobalArgs, config: &LoadedConfig, args: &SendmailArgs) -> 
         )
     })?;
     let prepared = sendmail::prepare(args, &input, Some(&profile))?;
+    // Signed before the outbox stores it, so a queued message is flushed as signed.
+    let message = dkim::maybe_sign(signer.as_ref(), prepared.message)?;
     let outbox = outbox::Outbox::default_location()?;
     deliver::deliver_or_keep(
         &profile,
         &prepared.envelope,
-        &prepared.message,
+        &message,
         &delivery_log(global, config),
         &outbox,
     )?;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::config::{AuthMechanism, LoadedConfig, ProfileConfig, Security};
+use crate::config::{AuthMechanism, DkimConfig, LoadedConfig, ProfileConfig, Security};
 use crate::error::{Error, ErrorKind, Result};
 use crate::provider;
 
@@ -130,6 +130,8 @@ pub struct Profile {
     pub concurrency: usize,
     /// `sha256:` + hex of the certificate the server must present.
     pub tls_fingerprint: Option<String>,
+    /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
+    pub dkim: Option<DkimConfig>,
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -247,6 +249,7 @@ impl Profile {
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
             tls_fingerprint,
+            dkim: entry.dkim.clone(),
         })
     }
 

@@ -54,6 +54,16 @@ pub fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
         if let Some(pin) = &p.tls_fingerprint {
             let _ = writeln!(out, "  pinned:   {pin}");
         }
+        if let Some(dkim) = &p.dkim {
+            let _ = writeln!(
+                out,
+                "  dkim:     d={} s={} {} key {}",
+                dkim.domain,
+                dkim.selector,
+                dkim.algorithm.as_str(),
+                dkim.private_key_file.display()
+            );
+        }
         let mut limits = vec![format!("timeout {}s", p.timeout.as_secs())];
         if let Some(rate) = p.max_per_second {
             limits.push(format!("max {rate}/s"));
