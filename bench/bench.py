@@ -209,7 +209,7 @@ def large(workdir, mib, repeats):
                 cmd = [str(RMAIL), "--config", str(cfg), "send", "--to", "ops@example.com",
                        "-s", "big", "--text", "see attachment", "--attach", str(big)]
             else:
-                cmd = ["s-nail", "-n", "-#", "-S", "v15-compat", "-S",
+                cmd = ["s-nail", "-n", "-#", "-S", "v15-compat", "-S", "smtp-auth=none", "-S",
                        f"mta=smtp://127.0.0.1:{sink.port}", "-S", "from=bench@example.com",
                        "-s", "big", "-a", str(big), "ops@example.com"]
             with open(os.devnull, "rb") as stdin:

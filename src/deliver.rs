@@ -3,6 +3,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::Envelope;
+use crate::mime::MessageData;
 use crate::outbox::Outbox;
 use crate::profile::{Profile, Secret};
 use crate::report::{Delivery, DeliveryLog, Outcome};
@@ -10,7 +11,12 @@ use crate::transport::{ConnectOptions, Session};
 
 /// Opens a session with the profile, sends one message and quits. Returns the server's
 /// reply to the message data (e.g. `250 2.0.0 Ok: queued as 4Q2…`).
-pub fn deliver(profile: &Profile, envelope: &Envelope, message: &[u8], verbose: bool) -> Result<String> {
+pub fn deliver(
+    profile: &Profile,
+    envelope: &Envelope,
+    message: &MessageData,
+    verbose: bool,
+) -> Result<String> {
     let secret = profile.secret()?;
     deliver_with(profile, secret.as_ref(), envelope, message, verbose)
 }
@@ -19,7 +25,7 @@ fn deliver_with(
     profile: &Profile,
     secret: Option<&Secret>,
     envelope: &Envelope,
-    message: &[u8],
+    message: &MessageData,
     verbose: bool,
 ) -> Result<String> {
     let options = ConnectOptions {
@@ -27,7 +33,7 @@ fn deliver_with(
         ..ConnectOptions::default()
     };
     let mut session = Session::open(profile, secret, options)?;
-    let reply = session.send(envelope, message)?;
+    let reply = session.send_data(envelope, message)?;
     session.quit();
     Ok(reply)
 }
@@ -39,7 +45,7 @@ fn deliver_with(
 pub fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
-    message: &[u8],
+    message: &MessageData,
     log: &DeliveryLog,
     outbox: &Outbox,
 ) -> Result<String> {
@@ -48,7 +54,7 @@ pub fn deliver_or_keep(
             profile: &profile.name,
             from: &envelope.from,
             recipients: &envelope.recipients,
-            size: message.len(),
+            size: message.len() as usize,
             outcome,
             detail,
         })
@@ -60,7 +66,9 @@ pub fn deliver_or_keep(
                 record(Outcome::Queued, &detail);
                 Error::new(
                     err.kind(),
-                    format!("{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"),
+                    format!(
+                        "{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"
+                    ),
                 )
             }
             Err(store_err) => {

@@ -27,12 +27,13 @@ pub mod sendmail;
 pub mod template;
 pub mod transport;
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 pub use error::{Error, ErrorKind, Result};
 
 use cli::{Cli, Command, GlobalArgs, QueueCommand, SendArgs, SendmailArgs};
 use config::LoadedConfig;
+use mime::MessageData;
 
 /// Runs one command line to completion.
 pub fn run(cli: Cli) -> Result<()> {
@@ -86,27 +87,35 @@ fn send(global: &GlobalArgs, config: &LoadedConfig, args: &SendArgs) -> Result<(
         Some(profile) => dkim::Signer::from_profile(profile)?,
         None => None,
     };
-    let spec = compose::from_args(args, profile.as_ref(), std::io::stdin())?;
-    // Signed last: --eml, the dry run and the server all see exactly these bytes.
-    let bytes = dkim::maybe_sign(signer.as_ref(), mime::render(&spec))?;
+    let mut spec = compose::from_args(args, profile.as_ref(), std::io::stdin())?;
+    mime::pin_identity(&mut spec);
+    // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
+    // the whole message in memory; without it large attachments are encoded as they are sent.
+    let message = match &signer {
+        Some(signer) => MessageData::from(signer.sign(&mime::render(&spec))?),
+        None => MessageData::render(&spec),
+    };
     let envelope = spec.envelope();
+    drop(spec);
     if let Some(path) = &args.eml {
-        std::fs::write(path, &bytes).map_err(|e| {
-            Error::new(
-                ErrorKind::CantCreate,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
+        std::fs::File::create(path)
+            .and_then(|file| message.write_to(std::io::BufWriter::new(file)))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })?;
     }
     match profile {
         Some(profile) if !args.dry_run => {
             let outbox = outbox::Outbox::default_location()?;
             let log = delivery_log(global, config);
-            deliver::deliver_or_keep(&profile, &envelope, &bytes, &log, &outbox)?;
+            deliver::deliver_or_keep(&profile, &envelope, &message, &log, &outbox)?;
             Ok(())
         }
         profile => {
-            std::io::stdout().write_all(&bytes).map_err(|e| {
+            message.write_to(std::io::stdout().lock()).map_err(|e| {
                 Error::new(
                     ErrorKind::CantCreate,
                     format!("cannot write to stdout: {e}"),
@@ -149,7 +158,7 @@ fn sendmail(global: &GlobalArgs, config: &LoadedConfig, args: &SendmailArgs) -> 
     })?;
     let prepared = sendmail::prepare(args, &input, Some(&profile))?;
     // Signed before the outbox stores it, so a queued message is flushed as signed.
-    let message = dkim::maybe_sign(signer.as_ref(), prepared.message)?;
+    let message = MessageData::from(dkim::maybe_sign(signer.as_ref(), prepared.message)?);
     let outbox = outbox::Outbox::default_location()?;
     deliver::deliver_or_keep(
         &profile,

@@ -199,7 +199,7 @@ pub struct Part {
 impl Part {
     /// Reads a file, naming it after its last path component.
     pub fn read(path: &Path, what: &str) -> Result<Part> {
-        let data = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
+        let data = read_shared(path).map_err(|e| Error::read_file(what, path, &e))?;
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -207,10 +207,29 @@ impl Part {
         Ok(Part {
             content_type: content_type_for(path),
             file_name,
-            data: data.into(),
+            data,
             encoded: None,
         })
     }
+}
+
+/// Reads a file straight into shared memory. `Arc::from(Vec)` would copy it, doubling the
+/// peak memory of a large attachment for a moment.
+fn read_shared(path: &Path) -> std::io::Result<Arc<[u8]>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let mut data: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
+    let complete = match Arc::get_mut(&mut data) {
+        Some(buf) => file.read_exact(buf).is_ok() && file.read(&mut [0u8])? == 0,
+        None => false,
+    };
+    if complete {
+        return Ok(data);
+    }
+    // The file changed size while being read: take it as it is now.
+    drop(data);
+    Ok(std::fs::read(path)?.into())
 }
 
 /// The MIME type for a file name, `application/octet-stream` when unknown.

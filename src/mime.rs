@@ -10,16 +10,48 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::html_text::html_to_text;
-use crate::message::{Mailbox, MessageSpec, Part};
+use crate::message::{Header, Mailbox, MessageSpec, Part};
 
-/// Renders the message. The output always ends with CRLF.
+/// Renders the message into memory. The output always ends with CRLF.
 pub fn render(spec: &MessageSpec) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(spec, &mut bytes);
+    bytes
+}
+
+/// Streams the message to `out`, so that a message with a large attachment never has to
+/// be in memory whole. The output always ends with CRLF. With the Message-ID and Date
+/// pinned (see [`pin_identity`]) the bytes are a pure function of the spec: rendering twice
+/// gives the same bytes, so what is sent, what `--eml` writes and what the outbox keeps agree.
+pub fn write(spec: &MessageSpec, out: impl std::io::Write) -> std::io::Result<()> {
+    write_with(spec, out, false)
+}
+
+/// Renders, with large files left as [`PLACEHOLDER`]s when `placeholders` is set.
+fn write_with(
+    spec: &MessageSpec,
+    out: impl std::io::Write,
+    placeholders: bool,
+) -> std::io::Result<()> {
+    let message_id = spec
+        .headers
+        .iter()
+        .find(|h| h.name == "Message-ID")
+        .map(|h| {
+            h.value
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+        .unwrap_or_else(|| new_message_id(sender_domain(spec)));
     let mut builder = MessageBuilder::new();
     if let Some(from) = &spec.from {
         builder = builder.from(address(from));
@@ -34,37 +66,83 @@ pub fn render(spec: &MessageSpec) -> Vec<u8> {
         builder = builder.reply_to(address_list(&spec.reply_to));
     }
     builder = builder.subject(spec.subject.as_str());
-    let has_message_id = spec.headers.iter().any(|h| h.name == "Message-ID");
-    if !has_message_id {
-        let domain = spec
-            .from
-            .as_ref()
-            .and_then(|m| m.email.rsplit_once('@'))
-            .map(|(_, d)| d)
-            .unwrap_or("localhost");
-        builder = builder.message_id(MessageId::new(new_message_id(domain)));
+    builder = builder.message_id(MessageId::new(message_id.as_str()));
+    for header in spec.headers.iter().filter(|h| h.name != "Message-ID") {
+        builder = builder.header(header.name.as_str(), Text::new(header.value.as_str()));
     }
-    for header in &spec.headers {
-        let value: mail_builder::headers::HeaderType<'_> = match header.name.as_str() {
-            "Message-ID" => MessageId::new(
-                header
-                    .value
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_string(),
-            )
-            .into(),
-            _ => Text::new(header.value.as_str()).into(),
-        };
-        builder = builder.header(header.name.as_str(), value);
-    }
-    builder = builder.body(body(spec));
+    builder = builder.body(body(spec, &boundary_seed(&message_id), placeholders));
 
-    let mut bytes = builder.write_to_vec().unwrap_or_default();
-    if !bytes.ends_with(b"\r\n") {
-        bytes.extend_from_slice(b"\r\n");
+    let mut out = EndsWithCrlf {
+        inner: out,
+        last: [0; 2],
+    };
+    builder.write_to(&mut out)?;
+    if out.last != *b"\r\n" {
+        std::io::Write::write_all(&mut out, b"\r\n")?;
     }
-    bytes
+    Ok(())
+}
+
+/// Fixes the Message-ID and Date of a message as headers, so that every rendering of it
+/// is the same message.
+pub fn pin_identity(spec: &mut MessageSpec) {
+    if !spec.headers.iter().any(|h| h.name == "Message-ID") {
+        let id = new_message_id(sender_domain(spec));
+        spec.headers.push(Header {
+            name: "Message-ID".into(),
+            value: format!("<{id}>"),
+        });
+    }
+    if !spec.headers.iter().any(|h| h.name == "Date") {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        spec.headers.push(Header {
+            name: "Date".into(),
+            value: mail_builder::headers::date::Date::new(now).to_rfc822(),
+        });
+    }
+}
+
+fn sender_domain(spec: &MessageSpec) -> &str {
+    spec.from
+        .as_ref()
+        .and_then(|m| m.email.rsplit_once('@'))
+        .map(|(_, d)| d)
+        .unwrap_or("localhost")
+}
+
+/// Boundaries derived from the Message-ID: unique per message, the same on every
+/// rendering. "=_" cannot occur in base64 or quoted-printable text.
+fn boundary_seed(message_id: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, message_id.as_bytes());
+    let hex: String = digest.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("=_{hex}")
+}
+
+/// Passes bytes through, remembering the last two.
+struct EndsWithCrlf<W> {
+    inner: W,
+    last: [u8; 2],
+}
+
+impl<W: std::io::Write> std::io::Write for EndsWithCrlf<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        match n {
+            0 => {}
+            1 => self.last = [self.last[1], buf[0]],
+            _ => self.last = [buf[n - 2], buf[n - 1]],
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn address(mailbox: &Mailbox) -> Address<'_> {
@@ -75,8 +153,16 @@ fn address_list(list: &[Mailbox]) -> Address<'_> {
     Address::new_list(list.iter().map(address).collect())
 }
 
+/// A multipart container with a known boundary.
+fn multipart<'x>(kind: &'static str, boundary: String, parts: Vec<MimePart<'x>>) -> MimePart<'x> {
+    MimePart::new(
+        ContentType::new(kind).attribute("boundary", boundary),
+        parts,
+    )
+}
+
 /// The MIME tree of the body.
-fn body(spec: &MessageSpec) -> MimePart<'_> {
+fn body<'x>(spec: &'x MessageSpec, boundary: &str, placeholders: bool) -> MimePart<'x> {
     let text: Cow<'_, str> = match (&spec.text, &spec.html) {
         (Some(text), _) => Cow::Borrowed(text.as_str()),
         (None, Some(html)) => Cow::Owned(html_to_text(html)),
@@ -92,14 +178,20 @@ fn body(spec: &MessageSpec) -> MimePart<'_> {
                 html_part
             } else {
                 let mut related = vec![html_part];
-                related.extend(
-                    spec.inline
-                        .iter()
-                        .map(|image| binary_part(&image.part).inline().cid(image.cid.as_str())),
-                );
-                MimePart::new("multipart/related", related)
+                related.extend(spec.inline.iter().map(|image| {
+                    cte_last(
+                        binary_part(&image.part, placeholders)
+                            .inline()
+                            .cid(image.cid.as_str()),
+                    )
+                }));
+                multipart("multipart/related", format!("{boundary}_r"), related)
             };
-            MimePart::new("multipart/alternative", vec![text_part, html_part])
+            multipart(
+                "multipart/alternative",
+                format!("{boundary}_a"),
+                vec![text_part, html_part],
+            )
         }
     };
 
@@ -108,18 +200,33 @@ fn body(spec: &MessageSpec) -> MimePart<'_> {
     }
     let mut mixed = vec![content];
     mixed.extend(
-        spec.attachments
-            .iter()
-            .map(|part| binary_part(part).attachment(part.file_name.as_str())),
+        spec.attachments.iter().map(|part| {
+            cte_last(binary_part(part, placeholders).attachment(part.file_name.as_str()))
+        }),
     );
-    MimePart::new("multipart/mixed", mixed)
+    multipart("multipart/mixed", format!("{boundary}_m"), mixed)
 }
 
 /// A file's bytes as a base64 part. The Content-Type goes in as a raw header: mail-builder
 /// picks quoted-printable or 7bit for `text/*` parts, which would let a `.csv` have its line
 /// endings rewritten in transit; attachments must arrive byte-identical.
-fn binary_part(part: &Part) -> MimePart<'_> {
+fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
     // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder).
+    if placeholders && part.data.len() >= STREAM_MIN {
+        return MimePart {
+            headers: vec![
+                (
+                    Cow::Borrowed("Content-Type"),
+                    Raw::new(part.content_type.as_str()).into(),
+                ),
+                (
+                    Cow::Borrowed("Content-Transfer-Encoding"),
+                    Raw::new("base64").into(),
+                ),
+            ],
+            contents: BodyPart::Binary(Cow::Borrowed(PLACEHOLDER)),
+        };
+    }
     if let Some(encoded) = &part.encoded {
         // An explicit Content-Transfer-Encoding makes mail-builder write the body as is.
         return MimePart {
@@ -145,12 +252,159 @@ fn binary_part(part: &Part) -> MimePart<'_> {
     }
 }
 
+/// Moves an explicit Content-Transfer-Encoding after the headers added since, where
+/// mail-builder writes the one it chooses itself, so pre-encoded and streamed parts come
+/// out byte-identical to parts it encodes.
+fn cte_last(mut part: MimePart<'_>) -> MimePart<'_> {
+    if let Some(i) = part
+        .headers
+        .iter()
+        .position(|(name, _)| name == "Content-Transfer-Encoding")
+    {
+        let header = part.headers.remove(i);
+        part.headers.push(header);
+    }
+    part
+}
+
+/// Files from this size on are encoded while the message is sent, not before.
+const STREAM_MIN: usize = 1 << 20;
+
+/// Stands for a large file's base64 body in a rendered skeleton. NUL never occurs in
+/// rendered MIME (everything is encoded), so it cannot be confused with content.
+const PLACEHOLDER: &[u8] = b"\0rmail-part\0";
+
+/// A rendered message: bytes, with the base64 bodies of large files still to be encoded.
+/// Sending it, writing it to `--eml` or keeping it in the outbox streams the encoding, so
+/// a 100 MiB attachment costs its own size in memory, not three times that.
+#[derive(Debug, Clone)]
+pub struct MessageData {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Bytes(Vec<u8>),
+    Base64(std::sync::Arc<[u8]>),
+}
+
+/// Input bytes per streamed base64 block: a whole number of 57-byte lines.
+const BLOCK: usize = 57 * 1024;
+
+impl MessageData {
+    /// Renders `spec`, leaving the bodies of large files to be encoded on the way out.
+    pub fn render(spec: &MessageSpec) -> MessageData {
+        let mut skeleton = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = write_with(spec, &mut skeleton, true);
+        let files = spec
+            .inline
+            .iter()
+            .map(|i| &i.part)
+            .chain(&spec.attachments)
+            .filter(|p| p.data.len() >= STREAM_MIN)
+            .map(|p| p.data.clone());
+        let mut pieces = Vec::new();
+        let mut rest = skeleton.as_slice();
+        for data in files {
+            let Some(at) = find(rest, PLACEHOLDER) else {
+                break;
+            };
+            pieces.push(Piece::Bytes(rest[..at].to_vec()));
+            pieces.push(Piece::Base64(data));
+            rest = &rest[at + PLACEHOLDER.len()..];
+        }
+        pieces.push(Piece::Bytes(rest.to_vec()));
+        MessageData { pieces }
+    }
+
+    /// The message in chunks, in order.
+    pub fn chunks(&self) -> impl Iterator<Item = Cow<'_, [u8]>> {
+        self.pieces
+            .iter()
+            .flat_map(|piece| -> Box<dyn Iterator<Item = Cow<'_, [u8]>>> {
+                match piece {
+                    Piece::Bytes(bytes) => {
+                        Box::new(std::iter::once(Cow::Borrowed(bytes.as_slice())))
+                    }
+                    Piece::Base64(data) => {
+                        // Each block is whole 57-byte lines, so blocks simply follow each other:
+                        // lines end with CRLF, and so does the body, as mail-builder's own does.
+                        Box::new(data.chunks(BLOCK).map(|block| {
+                            let mut out = base64_lines(block);
+                            out.extend_from_slice(b"\r\n");
+                            Cow::Owned(out)
+                        }))
+                    }
+                }
+            })
+    }
+
+    /// The bytes in one buffer (for DKIM signing, which needs the whole message).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len() as usize);
+        for chunk in self.chunks() {
+            out.extend_from_slice(&chunk);
+        }
+        out
+    }
+
+    /// The whole message, when it is already one buffer.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self.pieces.as_slice() {
+            [Piece::Bytes(bytes)] => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> u64 {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Bytes(b) => b.len() as u64,
+                Piece::Base64(d) => {
+                    let lines = d.len().div_ceil(57) as u64;
+                    (d.len() as u64).div_ceil(3) * 4 + lines * 2
+                }
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Streams the message to `out`.
+    pub fn write_to(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        for chunk in self.chunks() {
+            out.write_all(&chunk)?;
+        }
+        out.flush()
+    }
+}
+
+impl From<Vec<u8>> for MessageData {
+    fn from(bytes: Vec<u8>) -> Self {
+        MessageData {
+            pieces: vec![Piece::Bytes(bytes)],
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Encodes a part's data as MIME base64 once, for a part that many messages share (the
 /// logo or terms-and-conditions PDF of a merge). The messages are byte-for-byte what they
 /// would be otherwise; only the work is not repeated.
 pub fn pre_encode(part: &mut Part) {
     if part.encoded.is_none() {
-        part.encoded = Some(base64_lines(&part.data).into());
+        let mut encoded = base64_lines(&part.data);
+        // mail-builder ends its own base64 bodies with CRLF.
+        encoded.extend_from_slice(b"\r\n");
+        part.encoded = Some(encoded.into());
     }
 }
 
@@ -205,6 +459,54 @@ pub fn new_message_id(domain: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn streamed_rendering_is_byte_identical() {
+        use crate::message::{Mailbox, MessageSpec, Part};
+        let big: Vec<u8> = (0..(3 << 20) + 7)
+            .map(|i: usize| (i * 7 % 251) as u8)
+            .collect();
+        let mut spec = MessageSpec {
+            from: Some(Mailbox::parse("a@example.com").unwrap()),
+            to: vec![Mailbox::parse("b@example.com").unwrap()],
+            subject: "big".into(),
+            text: Some("see attachment".into()),
+            attachments: vec![
+                Part {
+                    file_name: "big.bin".into(),
+                    content_type: "application/octet-stream".into(),
+                    data: big.into(),
+                    encoded: None,
+                },
+                Part {
+                    file_name: "small.txt".into(),
+                    content_type: "text/plain".into(),
+                    data: b"tiny\r\n".to_vec().into(),
+                    encoded: None,
+                },
+            ],
+            ..Default::default()
+        };
+        pin_identity(&mut spec);
+        let whole = render(&spec);
+        let streamed = MessageData::render(&spec);
+        assert!(streamed.as_bytes().is_none(), "the big file is streamed");
+        assert_eq!(streamed.len(), whole.len() as u64);
+        let got = streamed.to_vec();
+        if let Some(at) = got.iter().zip(&whole).position(|(a, b)| a != b) {
+            panic!(
+                "differ at {at}: {:?} vs {:?}",
+                String::from_utf8_lossy(&got[at.saturating_sub(90)..at + 20]),
+                String::from_utf8_lossy(&whole[at.saturating_sub(90)..at + 20])
+            );
+        }
+        assert!(got == whole, "streamed bytes differ from rendered bytes");
+        assert_eq!(
+            render(&spec),
+            whole,
+            "rendering is deterministic once pinned"
+        );
+    }
+
     use super::*;
     use crate::message::{InlineImage, Mailbox};
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::Envelope;
+use crate::mime::MessageData;
 
 /// What is kept beside a message's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +83,7 @@ impl Outbox {
         &self,
         profile: &str,
         envelope: &Envelope,
-        message: &[u8],
+        message: &MessageData,
         error: &str,
     ) -> Result<String> {
         self.create_dir()?;
@@ -95,7 +96,7 @@ impl Outbox {
             attempts: 1,
             last_error: error.to_string(),
         };
-        self.write_atomic(&self.path(&id, "eml"), message)?;
+        self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
         self.write_meta(&id, &meta)?;
         Ok(id)
     }
@@ -191,10 +192,15 @@ impl Outbox {
                 format!("cannot encode outbox entry: {e}"),
             )
         })?;
-        self.write_atomic(&self.path(id, "json"), &json)
+        self.write_atomic(&self.path(id, "json"), |file| file.write_all(&json))
     }
 
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+    /// Writes through `fill` to a temporary file, fsyncs it and renames it into place.
+    fn write_atomic(
+        &self,
+        path: &Path,
+        fill: impl FnOnce(&mut std::io::BufWriter<&File>) -> std::io::Result<()>,
+    ) -> Result<()> {
         let tmp = path.with_extension(format!(
             "{}.tmp",
             path.extension().and_then(|e| e.to_str()).unwrap_or("")
@@ -210,8 +216,11 @@ impl Outbox {
             options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp)?;
-            file.write_all(bytes)?;
+            let file = options.open(&tmp)?;
+            let mut writer = std::io::BufWriter::new(&file);
+            fill(&mut writer)?;
+            writer.flush()?;
+            drop(writer);
             file.sync_all()?;
             fs::rename(&tmp, path)
         })();
@@ -288,7 +297,12 @@ mod tests {
             recipients: vec!["b@x.com".into()],
         };
         let id = outbox
-            .store("work", &env, b"Subject: x\r\n\r\nhi\r\n", "421 busy")
+            .store(
+                "work",
+                &env,
+                &b"Subject: x\r\n\r\nhi\r\n".to_vec().into(),
+                "421 busy",
+            )
             .unwrap();
         let entries = outbox.list().unwrap();
         assert_eq!(entries.len(), 1);

@@ -48,12 +48,13 @@ pub fn flush(config: &LoadedConfig, outbox: &Outbox, log: &DeliveryLog) -> Resul
             let profile = profile::select(config, Some(&entry.meta.profile))?.ok_or_else(|| {
                 Error::config(format!("profile '{}' is gone", entry.meta.profile))
             })?;
-            let reply = deliver::deliver(&profile, &envelope, &message, log.verbose);
+            let size = message.len();
+            let reply = deliver::deliver(&profile, &envelope, &message.into(), log.verbose);
             log.record(&Delivery {
                 profile: &profile.name,
                 from: &envelope.from,
                 recipients: &envelope.recipients,
-                size: message.len(),
+                size,
                 outcome: match &reply {
                     Ok(_) => Outcome::Sent,
                     Err(e) if e.is_temporary() => Outcome::Deferred,

@@ -412,3 +412,81 @@ fn to_flag_and_profile_env_select_profile() {
     assert_eq!(first.wait_for(1, WAIT)[0].mail_from, "one@example.com");
     assert_eq!(second.messages().len(), 1);
 }
+
+/// Files from 1 MiB on are base64-encoded while the message is sent; what arrives, what
+/// `--eml` wrote and what a retry from the outbox sends must all be the same bytes.
+#[test]
+fn large_attachment_is_streamed_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("backup.tar");
+    let data: Vec<u8> = (0..(3 << 20) + 11)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&big, &data).unwrap();
+    let eml = dir.path().join("sent.eml");
+
+    let server = Server::plain();
+    let mut rmail = rmail_for(&server);
+    rmail
+        .args([
+            "send",
+            "--to",
+            "a@example.com",
+            "-s",
+            "backup",
+            "--text",
+            "attached",
+        ])
+        .arg("--attach")
+        .arg(&big)
+        .arg("--eml")
+        .arg(&eml);
+    rmail.run().assert_success();
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(
+        std::fs::read(&eml).unwrap(),
+        got[0].raw,
+        "--eml holds the bytes sent"
+    );
+    let msg = got[0].parsed();
+    let attachment = msg.attachments().next().unwrap();
+    assert_eq!(attachment.attachment_name(), Some("backup.tar"));
+    assert!(
+        attachment.contents() == data.as_slice(),
+        "attachment bytes differ"
+    );
+
+    // The same message kept after a temporary failure is flushed byte-identical.
+    let down = common::closed_port();
+    let mut failing = rmail_for(&server).again();
+    failing.write_config(&format!(
+        "[profiles.t]\nhost = \"127.0.0.1\"\nport = {down}\nsecurity = \"none\"\nfrom = \"me@example.com\"\n"
+    ));
+    failing
+        .args([
+            "send",
+            "--to",
+            "b@example.com",
+            "-s",
+            "backup",
+            "--text",
+            "attached",
+        ])
+        .arg("--attach")
+        .arg(&big)
+        .arg("--eml")
+        .arg(dir.path().join("kept.eml"));
+    failing.run().assert_code(75);
+    failing.write_config(&format!(
+        "{}from = \"me@example.com\"\n",
+        server.profile_toml("t")
+    ));
+    let mut flush = failing.again();
+    flush.args(["queue", "flush"]);
+    flush.run().assert_success();
+    let got = server.wait_for(2, WAIT);
+    assert_eq!(
+        std::fs::read(dir.path().join("kept.eml")).unwrap(),
+        got[1].raw
+    );
+}
