@@ -56,6 +56,7 @@ pub fn run(global: &GlobalArgs, config: &LoadedConfig, args: &MergeArgs) -> Resu
         redirect: options.redirect.clone(),
         template,
         cache: HashMap::new(),
+        rendered: Vec::new(),
         data,
     };
 
@@ -65,6 +66,7 @@ pub fn run(global: &GlobalArgs, config: &LoadedConfig, args: &MergeArgs) -> Resu
             None => true,
         })
         .collect();
+    let mut plan = plan;
     let uses = plan.validate(&selected)?;
 
     if args.dry_run {
@@ -104,7 +106,6 @@ pub fn run(global: &GlobalArgs, config: &LoadedConfig, args: &MergeArgs) -> Resu
     }
 
     // A file every row (or several) attaches is read and encoded once, not once per row.
-    let mut plan = plan;
     plan.cache_shared(&uses)?;
     let secret = profile.secret()?;
     let run = Sender {
@@ -238,6 +239,9 @@ struct Plan {
     redirect: Option<Mailbox>,
     /// Files used by more than one row, read and base64-encoded once.
     cache: HashMap<PathBuf, Part>,
+    /// Each selected row as validation rendered it (by row index), so that sending does
+    /// not render and resolve paths a second time.
+    rendered: Vec<Option<Rendered>>,
 }
 
 impl Plan {
@@ -272,21 +276,24 @@ impl Plan {
     }
 
     /// The message for one row, as bytes.
-    fn build(&self, row: &Row) -> Result<(Envelope, Vec<u8>)> {
-        let spec = self
-            .render(row)?
-            .into_spec(|path| match self.cache.get(path) {
-                Some(part) => Ok(part.clone()),
-                None => Part::read(path, "attachment"),
-            })?;
+    fn build(&self, index: usize) -> Result<(Envelope, Vec<u8>)> {
+        let rendered = match self.rendered.get(index) {
+            Some(Some(rendered)) => rendered.clone(),
+            _ => self.render(&self.data.rows[index])?,
+        };
+        let spec = rendered.into_spec(|path| match self.cache.get(path) {
+            Some(part) => Ok(part.clone()),
+            None => Part::read(path, "attachment"),
+        })?;
         Ok((spec.envelope(), mime::render(&spec)))
     }
 
     /// Renders every selected row before anything is sent. Returns how many rows use each
     /// file; on any bad row, lists them all and fails with nothing sent.
-    fn validate(&self, selected: &[usize]) -> Result<HashMap<PathBuf, usize>> {
+    fn validate(&mut self, selected: &[usize]) -> Result<HashMap<PathBuf, usize>> {
         let mut uses: HashMap<PathBuf, usize> = HashMap::new();
         let mut problems: Vec<(String, Vec<usize>)> = Vec::new();
+        self.rendered = vec![None; self.data.rows.len()];
         for &i in selected {
             let row = &self.data.rows[i];
             match self.render(row) {
@@ -298,6 +305,7 @@ impl Plan {
                     for path in files {
                         *uses.entry(path.clone()).or_default() += 1;
                     }
+                    self.rendered[i] = Some(rendered);
                 }
                 Err(err) => {
                     let message = err.message().to_string();
@@ -358,7 +366,7 @@ impl Plan {
         let width = self.data.rows.len().to_string().len().max(4);
         for &i in rows {
             let row = &self.data.rows[i];
-            let (_, bytes) = self.build(row)?;
+            let (_, bytes) = self.build(i)?;
             let path = out_dir.join(format!("{:0width$}.eml", row.number));
             std::fs::write(&path, bytes).map_err(|e| cant(&path, e))?;
         }
@@ -541,7 +549,7 @@ impl Sender<'_> {
         let mut session: Option<Session> = None;
         let mut last_used = Instant::now();
         while let Some(row) = self.next_row() {
-            let (envelope, bytes) = match self.plan.build(&self.plan.data.rows[row]) {
+            let (envelope, bytes) = match self.plan.build(row) {
                 Ok(message) => message,
                 Err(error) => {
                     let _ = tx.send(Event::Failed {

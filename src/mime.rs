@@ -437,22 +437,28 @@ fn base64_lines(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A globally unique Message-ID (without the angle brackets) in the sender's domain.
+/// A globally unique Message-ID (without the angle brackets) in the sender's domain: time,
+/// process, a per-process random number and a sequence number. The random part is drawn
+/// once per process; a merge makes thousands of ids.
 pub fn new_message_id(domain: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PROCESS: std::sync::OnceLock<(u32, u64)> = std::sync::OnceLock::new();
+    let (pid, random) = *PROCESS.get_or_init(|| {
+        let mut random = [0u8; 8];
+        // Without randomness the time, pid and counter are still unique on this host.
+        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
+        (std::process::id(), u64::from_le_bytes(random))
+    });
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let mut random = [0u8; 8];
-    // Without randomness the time, pid and counter are still unique on this host.
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
     format!(
         "{:x}.{:x}.{}.{:x}@{}",
         nanos,
-        std::process::id(),
+        pid,
         COUNTER.fetch_add(1, Ordering::Relaxed),
-        u64::from_le_bytes(random),
+        random,
         domain
     )
 }
