@@ -638,7 +638,9 @@ impl Sender<'_> {
             verbose: self.verbose,
             ..ConnectOptions::default()
         };
-        Session::open(self.profile, self.secret, options)
+        let mut session = Session::open(self.profile, self.secret, options)?;
+        session.use_pipelining(self.profile)?;
+        Ok(session)
     }
 }
 

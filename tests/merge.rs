@@ -629,3 +629,56 @@ fn refused_login_stops_the_merge_with_77_and_sends_nothing() {
     );
     assert!(server.messages().is_empty());
 }
+
+/// With a server that offers PIPELINING, rmail sends MAIL FROM and every RCPT TO in one
+/// write; a refused recipient must still cost only its own row, and a row with a Cc goes to
+/// all of its recipients or to none.
+#[test]
+fn pipelined_sessions_keep_rows_all_or_nothing() {
+    let server = Server::start(
+        ServerOptions::plain()
+            .pipelining()
+            .rcpt_reply("p3@example.com", 550)
+            .rcpt_reply("p4@example.com", 451),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let template = write(
+        dir.path(),
+        "mail/cc.txt",
+        "+++\nto = \"{{ name }} <{{ email }}>\"\ncc = \"audit@example.com\"\n\
+         subject = \"Invoice {{ invoice }}\"\n+++\nDear {{ name }}.\n",
+    );
+    let data = write(dir.path(), "mail/data.csv", people_csv(5));
+    let mut rmail = rmail_for(&server, "");
+    let run = rmail.args(merge_args(&template, &data)).run();
+    run.assert_code(65);
+    assert!(run.stderr.contains("merge: 3 sent, 2 failed"), "{run}");
+    assert!(
+        run.stderr.contains("p3@example.com") && run.stderr.contains("550"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("p4@example.com") && run.stderr.contains("451"),
+        "{run}"
+    );
+    server.wait_for(3, WAIT);
+    thread_sleep(100);
+    let got = server.messages();
+    assert_eq!(got.len(), 3, "{got:?}");
+    let counts = per_recipient(&got);
+    assert_eq!(
+        counts.get("audit@example.com"),
+        Some(&3),
+        "the Cc of refused rows got nothing"
+    );
+    for refused in ["p3@example.com", "p4@example.com"] {
+        assert!(!counts.contains_key(refused));
+    }
+    // Pipelining was on: rmail asked for the extension list again on each connection.
+    let ehlos = server
+        .commands()
+        .iter()
+        .filter(|c| c.verb() == "EHLO")
+        .count();
+    assert!(ehlos >= 2, "{}", server.session_log());
+}

@@ -492,6 +492,8 @@ pub struct ServerOptions {
     pub fail_first: Option<u32>,
     /// SIZE limit (default 32 MiB).
     pub max_size: Option<u64>,
+    /// Advertise PIPELINING in the EHLO reply.
+    pub pipelining: bool,
 }
 
 impl ServerOptions {
@@ -551,6 +553,11 @@ impl ServerOptions {
         self.fail_first = Some(n);
         self
     }
+    pub fn pipelining(mut self) -> Self {
+        self.pipelining = true;
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -601,6 +608,9 @@ impl ServerOptions {
         if let Some(bytes) = self.max_size {
             args.push("--max-size".into());
             args.push(bytes.to_string());
+        }
+        if self.pipelining {
+            args.push("--pipelining".into());
         }
         args
     }

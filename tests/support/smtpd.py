@@ -79,6 +79,8 @@ def parse_args(argv):
                         "connections; later ones succeed (for retry tests)")
     p.add_argument("--max-size", type=int, metavar="BYTES", default=33554432,
                    help="SIZE limit advertised and enforced (default 32 MiB)")
+    p.add_argument("--pipelining", action="store_true",
+                   help="advertise PIPELINING (RFC 2920); aiosmtpd reads pipelined commands anyway")
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="exit when stdin reaches end of file (the test harness holds a pipe)")
     args = p.parse_args(argv)
@@ -169,6 +171,12 @@ class Handler:
         if self.args.fail_first is None:
             return True
         return getattr(envelope, "txn_no", 0) <= self.args.fail_first
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.args.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # Number transactions so --fail-first can let later ones through. Returning a
