@@ -181,6 +181,44 @@ impl Header {
     }
 }
 
+/// `List-Unsubscribe` (RFC 2369) for these targets, and `List-Unsubscribe-Post:
+/// List-Unsubscribe=One-Click` (RFC 8058) when one of them is an HTTPS URL, as large
+/// mailbox providers require of bulk senders. Each target is an `https://` URL or a
+/// `mailto:` address.
+pub fn list_unsubscribe(targets: &[String]) -> Result<Vec<Header>> {
+    let mut uris = Vec::new();
+    let mut one_click = false;
+    for target in targets.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        refuse_line_breaks("unsubscribe", target)?;
+        let lower = target.to_ascii_lowercase();
+        let valid = (lower.starts_with("https://") || lower.starts_with("mailto:"))
+            && target.len() > "mailto:".len()
+            && !target.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ','));
+        if !valid {
+            return Err(Error::data(format!(
+                "unsubscribe target '{target}' must be an https:// URL or a mailto: address \
+                 without spaces, '<', '>' or ','"
+            )));
+        }
+        one_click |= lower.starts_with("https://");
+        uris.push(format!("<{target}>"));
+    }
+    if uris.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut headers = vec![Header {
+        name: "List-Unsubscribe".into(),
+        value: uris.join(", "),
+    }];
+    if one_click {
+        headers.push(Header {
+            name: "List-Unsubscribe-Post".into(),
+            value: "List-Unsubscribe=One-Click".into(),
+        });
+    }
+    Ok(headers)
+}
+
 /// A file carried by the message: an attachment or an inline image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
@@ -411,6 +449,40 @@ mod tests {
             Header::parse("message-id: <a@b>").unwrap().name,
             "Message-ID"
         );
+    }
+
+    #[test]
+    fn unsubscribe_headers() {
+        let h = list_unsubscribe(&[
+            "https://x.example/u/7".into(),
+            "mailto:u@x.example?subject=7".into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            h[0].value,
+            "<https://x.example/u/7>, <mailto:u@x.example?subject=7>"
+        );
+        assert_eq!(
+            (h[1].name.as_str(), h[1].value.as_str()),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        );
+        // mailto only: no one-click POST header (RFC 8058 needs an HTTPS URI).
+        assert_eq!(
+            list_unsubscribe(&["mailto:u@x.example".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+        for bad in [
+            "http://x.example/u",
+            "javascript:alert(1)",
+            "https://x/a b",
+            "https://x/>,<y",
+            "mailto:",
+        ] {
+            assert!(list_unsubscribe(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert!(list_unsubscribe(&["https://x/\r\nBcc: a@b".into()]).is_err());
     }
 
     #[test]

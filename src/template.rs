@@ -60,6 +60,9 @@ struct FrontMatter {
     attach: Vec<String>,
     #[serde(default)]
     inline: BTreeMap<String, String>,
+    /// List-Unsubscribe targets: `https://…` (one-click, RFC 8058) and/or `mailto:…`.
+    #[serde(default)]
+    unsubscribe: Addresses,
 }
 
 /// `to = "a@x"` or `to = ["a@x", "b@x"]`.
@@ -101,6 +104,7 @@ pub struct Template {
     headers: Vec<(String, String)>,
     attach: Vec<String>,
     inline: Vec<(String, String)>,
+    unsubscribe: Vec<String>,
     /// The body's template name (the file name) and the file line it starts on.
     body: String,
     body_line: usize,
@@ -295,7 +299,7 @@ impl Template {
             let line = e.span().map(|s| line_of(front, s.start) + 1).unwrap_or(2);
             bad(format!(
                 "line {line}: {}; front matter keys are to, cc, bcc, from, reply_to, subject, \
-                 headers, attach, inline",
+                 headers, attach, inline, unsubscribe",
                 e.message().trim()
             ))
         })?;
@@ -369,6 +373,7 @@ impl Template {
         let cc = list(&mut add, "cc", front.cc.into_vec())?;
         let bcc = list(&mut add, "bcc", front.bcc.into_vec())?;
         let attach = list(&mut add, "attach", front.attach)?;
+        let unsubscribe = list(&mut add, "unsubscribe", front.unsubscribe.into_vec())?;
         let from = front.from.map(|v| add("from".into(), v, 0)).transpose()?;
         let reply_to = front
             .reply_to
@@ -425,6 +430,7 @@ impl Template {
             headers,
             attach,
             inline,
+            unsubscribe,
             body: body_name,
             body_line,
             text,
@@ -562,6 +568,16 @@ impl Template {
                 })
                 .collect::<Result<_>>()?,
         };
+        let mut spec = spec;
+        if !self.unsubscribe.is_empty() {
+            let targets = self
+                .unsubscribe
+                .iter()
+                .map(|name| self.render_one(name, vars))
+                .collect::<Result<Vec<_>>>()?;
+            spec.headers
+                .extend(crate::message::list_unsubscribe(&targets)?);
+        }
         crate::message::refuse_line_breaks("subject", &spec.subject)?;
         let attach = self
             .attach

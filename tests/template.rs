@@ -345,3 +345,58 @@ fn template_errors_are_clear_and_send_nothing() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(server.messages().is_empty());
 }
+
+/// `unsubscribe` in the front matter gives every message List-Unsubscribe, and with an
+/// HTTPS target the RFC 8058 one-click header, personalised per row.
+#[test]
+fn unsubscribe_headers_per_row() {
+    let server = Server::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("news.txt");
+    fs::write(
+        &template,
+        "+++\nto = \"{{ email }}\"\nsubject = \"News\"\n\
+         unsubscribe = [\"https://example.com/unsub/{{ id }}\", \"mailto:unsub@example.com?subject=unsub-{{ id }}\"]\n\
+         +++\nHello.\n",
+    )
+    .unwrap();
+    let data = dir.path().join("list.csv");
+    fs::write(&data, "email,id\na@example.com,17\nb@example.com,42\n").unwrap();
+    let mut r = rmail_for(&server);
+    r.arg("merge").arg(&template).arg("--data").arg(&data);
+    r.run().assert_success();
+    let got = server.wait_for(2, WAIT);
+    for m in &got {
+        let id = if m.rcpt_tos[0] == "a@example.com" {
+            "17"
+        } else {
+            "42"
+        };
+        let parsed = m.parsed();
+        let unsub = parsed.header_raw("List-Unsubscribe").unwrap_or_default();
+        let unsub: String = unsub.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(
+            unsub,
+            format!(
+                "<https://example.com/unsub/{id}>, <mailto:unsub@example.com?subject=unsub-{id}>"
+            )
+        );
+        assert_eq!(
+            parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
+            Some("List-Unsubscribe=One-Click")
+        );
+    }
+
+    // A target that is neither https: nor mailto: is refused before anything is sent.
+    fs::write(
+        &template,
+        "+++\nto = \"{{ email }}\"\nsubject = \"News\"\nunsubscribe = \"http://example.com/u/{{ id }}\"\n+++\nHello.\n",
+    )
+    .unwrap();
+    let mut bad = r.again();
+    bad.arg("merge").arg(&template).arg("--data").arg(&data);
+    let run = bad.run();
+    run.assert_code(65);
+    assert!(run.stderr.contains("https://"), "{run}");
+    assert_eq!(server.messages().len(), 2);
+}
