@@ -151,7 +151,8 @@ fn load_key(path: &Path, algorithm: DkimAlgorithm) -> std::result::Result<DkimKe
     })?;
     let wrong_type = |e: mail_auth::Error| {
         format!(
-            "private_key_file {} is not a usable {} key ({e}); check `algorithm`",
+            "private_key_file {} is not a usable {} key ({e}); check `algorithm` (and that an \
+             RSA key has at least 2048 bits)",
             path.display(),
             algorithm.as_str()
         )

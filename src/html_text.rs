@@ -66,7 +66,9 @@ pub fn html_to_text(html: &str) -> String {
             }
             ("a", true) => {
                 if let Some(href) = link.take() {
-                    let text = out[link_text_start..].trim();
+                    // A block tag inside the link may have trimmed trailing spaces from
+                    // before it, so `out` can be shorter than where the link text started.
+                    let text = out.get(link_text_start..).unwrap_or("").trim();
                     let href_shown = href.strip_prefix("mailto:").unwrap_or(&href);
                     if !href.starts_with('#') && !href.starts_with("cid:") && text != href_shown {
                         out.push_str(&format!(" <{href}>"));
@@ -233,5 +235,15 @@ mod tests {
         ] {
             let _ = html_to_text(html);
         }
+    }
+
+    #[test]
+    fn block_tag_inside_link_after_spaces_does_not_panic() {
+        // Found by `cargo fuzz run html_text`: `<p>` trimmed the two spaces the link text
+        // started after, and slicing from the old position panicked.
+        assert_eq!(
+            html_to_text("<p>&nbsp;&nbsp;<a href=\"https://x.example/\"><p></a>"),
+            "<https://x.example/>\n"
+        );
     }
 }
