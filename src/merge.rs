@@ -18,6 +18,7 @@ use crate::cli::{GlobalArgs, MergeArgs};
 use crate::compose;
 use crate::config::LoadedConfig;
 use crate::data::{Dataset, Row};
+use crate::dkim;
 use crate::error::{Error, ErrorKind, Result};
 use crate::journal::Journal;
 use crate::message::{Envelope, Header, Mailbox, Part};
@@ -57,6 +58,11 @@ pub fn run(global: &GlobalArgs, config: &LoadedConfig, args: &MergeArgs) -> Resu
         template,
         cache: HashMap::new(),
         rendered: Vec::new(),
+        // Loaded before anything is rendered, so a bad key fails fast. Shared by sessions.
+        signer: match &profile {
+            Some(profile) => dkim::Signer::from_profile(profile)?,
+            None => None,
+        },
         data,
     };
 
@@ -239,6 +245,8 @@ struct Plan {
     redirect: Option<Mailbox>,
     /// Files used by more than one row, read and base64-encoded once.
     cache: HashMap<PathBuf, Part>,
+    /// The profile's DKIM key: every message is signed as it is built.
+    signer: Option<dkim::Signer>,
     /// Each selected row as validation rendered it (by row index), so that sending does
     /// not render and resolve paths a second time.
     rendered: Vec<Option<Rendered>>,
@@ -285,7 +293,8 @@ impl Plan {
             Some(part) => Ok(part.clone()),
             None => Part::read(path, "attachment"),
         })?;
-        Ok((spec.envelope(), mime::render(&spec)))
+        let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
+        Ok((spec.envelope(), bytes))
     }
 
     /// Renders every selected row before anything is sent. Returns how many rows use each

@@ -472,3 +472,31 @@ fn unknown_dkim_key_is_refused() {
     run.assert_code(78);
     assert!(run.stderr.contains("algo"), "{run}");
 }
+
+/// A merge signs every row's message with the profile's key, each verifiable on its own.
+#[test]
+fn merge_signs_every_row() {
+    let (server, mut rmail, key) = setup(Alg::Ed25519, "Billing <billing@example.com>");
+    let dir = rmail.home().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("note.md"),
+        "+++\nto = \"{{ name }} <{{ email }}>\"\nsubject = \"Rechnung für {{ name }}\"\n+++\nHallo **{{ name }}**.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rows.csv"),
+        "name,email\nZoë,z@example.com\nÅsa,a@example.com\n",
+    )
+    .unwrap();
+    rmail
+        .arg("merge")
+        .arg(dir.join("note.md"))
+        .arg("--data")
+        .arg(dir.join("rows.csv"));
+    rmail.run().assert_success();
+    let got = server.wait_for(2, WAIT);
+    for received in &got {
+        assert_verifies(received, &key);
+    }
+}
