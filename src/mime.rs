@@ -213,35 +213,10 @@ fn body<'x>(spec: &'x MessageSpec, boundary: &str, placeholders: bool) -> MimePa
 fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
     // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder).
     if placeholders && part.data.len() >= STREAM_MIN {
-        return MimePart {
-            headers: vec![
-                (
-                    Cow::Borrowed("Content-Type"),
-                    Raw::new(part.content_type.as_str()).into(),
-                ),
-                (
-                    Cow::Borrowed("Content-Transfer-Encoding"),
-                    Raw::new("base64").into(),
-                ),
-            ],
-            contents: BodyPart::Binary(Cow::Borrowed(PLACEHOLDER)),
-        };
+        return encoded_part(part, PLACEHOLDER);
     }
     if let Some(encoded) = &part.encoded {
-        // An explicit Content-Transfer-Encoding makes mail-builder write the body as is.
-        return MimePart {
-            headers: vec![
-                (
-                    Cow::Borrowed("Content-Type"),
-                    Raw::new(part.content_type.as_str()).into(),
-                ),
-                (
-                    Cow::Borrowed("Content-Transfer-Encoding"),
-                    Raw::new("base64").into(),
-                ),
-            ],
-            contents: BodyPart::Binary(Cow::Borrowed(encoded)),
-        };
+        return encoded_part(part, encoded);
     }
     MimePart {
         headers: vec![(
@@ -249,6 +224,24 @@ fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
             Raw::new(part.content_type.as_str()).into(),
         )],
         contents: BodyPart::Binary(Cow::Borrowed(&part.data)),
+    }
+}
+
+/// A part whose body is already base64 (or a placeholder for it): an explicit
+/// Content-Transfer-Encoding makes mail-builder write the body as it is.
+fn encoded_part<'x>(part: &'x Part, body: &'x [u8]) -> MimePart<'x> {
+    MimePart {
+        headers: vec![
+            (
+                Cow::Borrowed("Content-Type"),
+                Raw::new(part.content_type.as_str()).into(),
+            ),
+            (
+                Cow::Borrowed("Content-Transfer-Encoding"),
+                Raw::new("base64").into(),
+            ),
+        ],
+        contents: BodyPart::Binary(Cow::Borrowed(body)),
     }
 }
 

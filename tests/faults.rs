@@ -73,23 +73,6 @@ fn profile_for(server: &Server) -> String {
         .replace("timeout_secs = 10\n", "timeout_secs = 3\n")
 }
 
-/// The ids of the outbox entries (an entry exists once its `.json` does).
-fn outbox_ids(cmd: &Rmail) -> Vec<String> {
-    let Ok(dir) = fs::read_dir(cmd.outbox_dir()) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = dir
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name.strip_suffix(".json")?;
-            (!id.starts_with('.')).then(|| id.to_owned())
-        })
-        .collect();
-    ids.sort();
-    ids
-}
-
 /// Nothing but the lock file (if any) is left in the outbox: no entries, no temp files.
 #[track_caller]
 fn assert_outbox_empty(cmd: &Rmail) {
@@ -197,7 +180,7 @@ fn expect_kept(
     let mut all_words = vec!["outbox"];
     all_words.extend_from_slice(words);
     assert_one_line(&run, &all_words);
-    let ids = outbox_ids(&cmd);
+    let ids = cmd.outbox_ids();
     assert_eq!(ids.len(), 1, "one message kept\n{run}");
     assert!(
         run.stderr.contains(&ids[0]),
@@ -666,7 +649,7 @@ fn failing_password_command_keeps_the_message() {
     let run = cmd.run();
     run.assert_code(78);
     assert_one_line(&run, &["password_command", "outbox"]);
-    assert_eq!(outbox_ids(&cmd).len(), 1, "kept\n{run}");
+    assert_eq!(cmd.outbox_ids().len(), 1, "kept\n{run}");
     assert!(server.messages().is_empty());
 
     // Once the secret is available, a flush delivers it exactly once.

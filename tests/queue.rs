@@ -63,24 +63,8 @@ fn queue_messages(cmd: &Rmail, subjects: &[String], recipients: &[&str]) -> Vec<
     for subject in subjects {
         sendmail_run(cmd, subject, recipients, &[]).assert_code(75);
     }
-    let ids = outbox_ids(cmd);
+    let ids = cmd.outbox_ids();
     assert_eq!(ids.len(), subjects.len(), "{ids:?}");
-    ids
-}
-
-fn outbox_ids(cmd: &Rmail) -> Vec<String> {
-    let Ok(dir) = fs::read_dir(cmd.outbox_dir()) else {
-        return Vec::new();
-    };
-    let mut ids: Vec<String> = dir
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name.strip_suffix(".json")?;
-            (!id.starts_with('.')).then(|| id.to_owned())
-        })
-        .collect();
-    ids.sort();
     ids
 }
 
@@ -109,7 +93,7 @@ fn list_shows_id_recipients_and_last_error() {
     sendmail_run(&cmd, "second", &["c@example.com"], &[]).assert_code(75);
     assert!(server.messages().is_empty());
 
-    let ids = outbox_ids(&cmd);
+    let ids = cmd.outbox_ids();
     assert_eq!(ids.len(), 2, "{ids:?}");
     let run = queue(&cmd, &["list"]);
     run.assert_success();
@@ -206,9 +190,10 @@ fn drop_removes_one_message_and_flush_sends_the_rest() {
         .map(|s| s.to_string())
         .collect();
     queue_messages(&cmd, &subjects[..1], &["keep@example.com"]);
-    let before = outbox_ids(&cmd);
+    let before = cmd.outbox_ids();
     sendmail_run(&cmd, &subjects[1], &["drop@example.com"], &[]).assert_code(75);
-    let dropped = outbox_ids(&cmd)
+    let dropped = cmd
+        .outbox_ids()
         .into_iter()
         .find(|id| !before.contains(id))
         .expect("the second entry");
@@ -218,7 +203,7 @@ fn drop_removes_one_message_and_flush_sends_the_rest() {
     assert!(run.stdout.contains(&dropped), "{run}");
     assert!(!cmd.outbox_dir().join(format!("{dropped}.json")).exists());
     assert!(!cmd.outbox_dir().join(format!("{dropped}.eml")).exists());
-    assert_eq!(outbox_ids(&cmd), before);
+    assert_eq!(cmd.outbox_ids(), before);
     let list = queue(&cmd, &["list"]);
     assert!(!list.stdout.contains(&dropped), "{list}");
     assert!(list.stdout.contains(&before[0]), "{list}");
@@ -234,7 +219,7 @@ fn drop_removes_one_message_and_flush_sends_the_rest() {
         );
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run}");
     }
-    assert_eq!(outbox_ids(&cmd), before);
+    assert_eq!(cmd.outbox_ids(), before);
 
     let server = Server::plain();
     cmd.write_config(&config(&profile_for(&server), None));
@@ -243,7 +228,7 @@ fn drop_removes_one_message_and_flush_sends_the_rest() {
     assert_eq!(got.len(), 1, "only the kept message is sent");
     assert_eq!(got[0].rcpt_tos, ["keep@example.com"]);
     assert_eq!(got[0].parsed().subject(), Some("keep me"));
-    assert!(outbox_ids(&cmd).is_empty());
+    assert!(cmd.outbox_ids().is_empty());
 }
 
 #[test]
@@ -253,7 +238,7 @@ fn flush_against_a_still_failing_server_keeps_and_counts_attempts() {
     let log = cmd.home().join("rmail.log");
     cmd.write_config(&config(&profile_for(&server), Some(&log)));
     sendmail_run(&cmd, "stubborn", &["ops@example.com"], &[]).assert_code(75);
-    let ids = outbox_ids(&cmd);
+    let ids = cmd.outbox_ids();
     assert_eq!(ids.len(), 1);
     let id = &ids[0];
     let queued_at = entry_meta(&cmd, id)["queued_at"].clone();
@@ -266,7 +251,7 @@ fn flush_against_a_still_failing_server_keeps_and_counts_attempts() {
             "{run}"
         );
         assert!(run.stderr.contains("kept"), "{run}");
-        assert_eq!(outbox_ids(&cmd), ids, "still kept, same id");
+        assert_eq!(cmd.outbox_ids(), ids, "still kept, same id");
         let meta = entry_meta(&cmd, id);
         assert_eq!(meta["attempts"], attempt, "{meta}");
         assert_eq!(meta["queued_at"], queued_at, "{meta}");
@@ -340,7 +325,7 @@ fn two_flushes_at_once_send_each_message_exactly_once() {
         .collect();
     seen.sort();
     assert_eq!(seen, subjects);
-    assert!(outbox_ids(&cmd).is_empty());
+    assert!(cmd.outbox_ids().is_empty());
 }
 
 #[test]

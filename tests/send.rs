@@ -5,8 +5,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Received, Server, rmail};
-use mail_parser::{Message, MimeHeaders, PartType};
+use common::{Received, Server, mime_tree as tree, rmail};
+use mail_parser::MimeHeaders;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -24,34 +24,6 @@ fn rmail_for(server: &Server) -> common::Rmail {
         server.profile_toml("test")
     ));
     rmail
-}
-
-/// The MIME structure as a compact string, e.g.
-/// `multipart/mixed[text/plain,application/pdf]`.
-fn tree(message: &Message<'_>) -> String {
-    fn walk(message: &Message<'_>, id: u32, out: &mut String) {
-        let Some(part) = message.part(id) else {
-            return;
-        };
-        let ct = part
-            .content_type()
-            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
-            .unwrap_or_else(|| "text/plain".into());
-        out.push_str(&ct.to_ascii_lowercase());
-        if let PartType::Multipart(children) = &part.body {
-            out.push('[');
-            for (i, child) in children.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                walk(message, *child, out);
-            }
-            out.push(']');
-        }
-    }
-    let mut out = String::new();
-    walk(message, 0, &mut out);
-    out
 }
 
 /// A header's raw value as it arrived, whitespace-trimmed.

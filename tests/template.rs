@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{Received, Rmail, Server, rmail};
-use mail_parser::{MimeHeaders, PartType};
+use mail_parser::MimeHeaders;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -35,29 +35,7 @@ fn text(m: &Received) -> String {
 
 /// The MIME structure, e.g. `multipart/alternative[text/plain,text/html]`.
 fn tree(m: &Received) -> String {
-    fn walk(message: &mail_parser::Message<'_>, id: u32, out: &mut String) {
-        let Some(part) = message.part(id) else {
-            return;
-        };
-        let ct = part
-            .content_type()
-            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
-            .unwrap_or_else(|| "text/plain".into());
-        out.push_str(&ct.to_ascii_lowercase());
-        if let PartType::Multipart(children) = &part.body {
-            out.push('[');
-            for (i, child) in children.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                walk(message, *child, out);
-            }
-            out.push(']');
-        }
-    }
-    let mut out = String::new();
-    walk(&m.parsed(), 0, &mut out);
-    out
+    common::mime_tree(&m.parsed())
 }
 
 #[test]

@@ -153,6 +153,23 @@ impl Rmail {
         self.config_home().join("rmail").join("config.toml")
     }
     /// The outbox of temporarily failed messages: `$XDG_STATE_HOME/rmail/outbox`.
+    /// The ids of the outbox entries, sorted (an entry exists once its `.json` does).
+    pub fn outbox_ids(&self) -> Vec<String> {
+        let Ok(dir) = fs::read_dir(self.outbox_dir()) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = dir
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let id = name.strip_suffix(".json")?;
+                (!id.starts_with('.')).then(|| id.to_owned())
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         self.state_home().join("rmail").join("outbox")
     }
@@ -947,5 +964,34 @@ pub fn toml_string(s: &str) -> String {
         }
     }
     out.push('"');
+    out
+}
+
+/// The MIME structure of a message as a compact string, e.g.
+/// `multipart/mixed[multipart/alternative[text/plain,text/html],application/pdf]`.
+pub fn mime_tree(message: &mail_parser::Message<'_>) -> String {
+    use mail_parser::{MimeHeaders, PartType};
+    fn walk(message: &mail_parser::Message<'_>, id: u32, out: &mut String) {
+        let Some(part) = message.part(id) else {
+            return;
+        };
+        let ct = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+            .unwrap_or_else(|| "text/plain".into());
+        out.push_str(&ct.to_ascii_lowercase());
+        if let PartType::Multipart(children) = &part.body {
+            out.push('[');
+            for (i, child) in children.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                walk(message, *child, out);
+            }
+            out.push(']');
+        }
+    }
+    let mut out = String::new();
+    walk(message, 0, &mut out);
     out
 }
