@@ -294,3 +294,44 @@ fn check_shows_the_certificate_it_does_not_trust() {
         "{run}"
     );
 }
+
+/// `auth = "xoauth2"` takes the bearer token from password_command (any OAuth helper).
+#[test]
+fn xoauth2_token_from_password_command() {
+    let server = Server::start(
+        ServerOptions::starttls()
+            .auth("me@example.com", "ya29.token-xyz")
+            .xoauth2(),
+    );
+    let base = format!(
+        "[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nca_file = {}\nusername = \"me@example.com\"\n\
+         from = \"me@example.com\"\nauth = \"xoauth2\"\n",
+        server.port(),
+        toml_string(&Certs::generate().ca.display().to_string())
+    );
+    let (_r, run) = send_with(&format!(
+        "{base}password_command = \"echo ya29.token-xyz\"\n"
+    ));
+    run.assert_success();
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got[0].auth_user.as_deref(), Some("me@example.com"));
+    assert!(
+        server
+            .commands()
+            .iter()
+            .any(|l| l.line.to_ascii_uppercase().starts_with("AUTH XOAUTH2")),
+        "{}",
+        server.session_log()
+    );
+
+    // An expired token is an authentication failure (77), and the token is never printed.
+    let (_r, run) = send_with(&format!(
+        "{base}password_command = \"echo expired-token-123\"\n"
+    ));
+    run.assert_code(77);
+    assert!(
+        !run.stdout.contains("expired-token-123") && !run.stderr.contains("expired-token-123"),
+        "{run}"
+    );
+    assert_eq!(server.messages().len(), 1);
+}

@@ -511,6 +511,8 @@ pub struct ServerOptions {
     pub max_size: Option<u64>,
     /// Advertise PIPELINING in the EHLO reply.
     pub pipelining: bool,
+    /// Also offer AUTH XOAUTH2, with the `auth` password as the bearer token.
+    pub xoauth2: bool,
 }
 
 impl ServerOptions {
@@ -570,6 +572,11 @@ impl ServerOptions {
         self.fail_first = Some(n);
         self
     }
+    pub fn xoauth2(mut self) -> Self {
+        self.xoauth2 = true;
+        self
+    }
+
     pub fn pipelining(mut self) -> Self {
         self.pipelining = true;
         self
@@ -628,6 +635,9 @@ impl ServerOptions {
         }
         if self.pipelining {
             args.push("--pipelining".into());
+        }
+        if self.xoauth2 {
+            args.push("--xoauth2".into());
         }
         args
     }

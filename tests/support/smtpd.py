@@ -36,6 +36,7 @@ import signal
 import ssl
 import sys
 import warnings
+from base64 import b64decode
 
 try:
     from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -79,6 +80,8 @@ def parse_args(argv):
                         "connections; later ones succeed (for retry tests)")
     p.add_argument("--max-size", type=int, metavar="BYTES", default=33554432,
                    help="SIZE limit advertised and enforced (default 32 MiB)")
+    p.add_argument("--xoauth2", action="store_true",
+                   help="also offer AUTH XOAUTH2; the --auth password is the bearer token")
     p.add_argument("--pipelining", action="store_true",
                    help="advertise PIPELINING (RFC 2920); aiosmtpd reads pipelined commands anyway")
     p.add_argument("--exit-on-stdin-eof", action="store_true",
@@ -335,7 +338,7 @@ async def serve(args):
     loop = asyncio.get_running_loop()
     os.makedirs(args.dir, exist_ok=True)
     recorder = Recorder(args.dir)
-    handler = Handler(args, recorder)
+    handler = (XOAuth2Handler if args.xoauth2 else Handler)(args, recorder)
 
     ctx = tls_context(args) if args.security != "none" else None
     listen_ssl = None
@@ -390,6 +393,22 @@ async def serve(args):
 
     await stop
     server.close()
+
+
+class XOAuth2Handler(Handler):
+    """Handler that also offers AUTH XOAUTH2 (as Gmail and Microsoft 365 do)."""
+
+    async def auth_XOAUTH2(self, server, args):
+        # Initial response: base64("user=" USER ^A "auth=Bearer " TOKEN ^A ^A).
+        try:
+            fields = b64decode(args[1]).decode().split("\x01")
+            user = fields[0].removeprefix("user=")
+            token = fields[1].removeprefix("auth=Bearer ")
+        except Exception:
+            return AuthResult(success=False, handled=False)
+        if (user, token) == (self.args.auth_user, self.args.auth_password):
+            return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
 
 
 def make_authenticator(user, password):
