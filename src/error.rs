@@ -30,21 +30,17 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// How bad a failure is, to pick the one a run of many messages exits with: a
-    /// temporary failure is the mildest (it fixes itself), then a bad address (one row),
-    /// then a server's permanent refusal, then problems that stop every message (login,
-    /// certificate, configuration, local files).
+    /// How bad a failure is, to pick the one a run of many messages (a merge, a queue
+    /// flush) exits with: what needs a person to fix the setup ranks highest, what a re-run
+    /// may fix by itself lowest.
     pub fn severity(self) -> u8 {
         match self {
+            ErrorKind::Config | ErrorKind::Auth => 6,
+            ErrorKind::CantCreate | ErrorKind::Internal | ErrorKind::Usage => 5,
+            ErrorKind::Unavailable => 4,
+            ErrorKind::Data => 3,
+            ErrorKind::NoInput => 2,
             ErrorKind::Temporary => 1,
-            ErrorKind::Data => 2,
-            ErrorKind::Unavailable => 3,
-            ErrorKind::NoInput => 4,
-            ErrorKind::Usage => 5,
-            ErrorKind::Auth => 6,
-            ErrorKind::Config => 7,
-            ErrorKind::CantCreate => 8,
-            ErrorKind::Internal => 9,
         }
     }
 }

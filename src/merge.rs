@@ -666,19 +666,6 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// How bad a failure is, for the exit code of a merge with several: what needs a person
-/// to fix the setup ranks highest, what a re-run may fix by itself lowest.
-fn severity(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Config | ErrorKind::Auth => 6,
-        ErrorKind::CantCreate | ErrorKind::Internal | ErrorKind::Usage => 5,
-        ErrorKind::Unavailable => 4,
-        ErrorKind::Data => 3,
-        ErrorKind::NoInput => 2,
-        ErrorKind::Temporary => 1,
-    }
-}
-
 impl Outcome {
     /// Prints the failures and the summary, writes the failed rows, picks the exit code.
     fn finish(
@@ -734,7 +721,7 @@ impl Outcome {
             .iter()
             .map(|(_, e, _)| e.kind())
             .chain(self.fatal.as_ref().map(Error::kind))
-            .max_by_key(|k| severity(*k));
+            .max_by_key(|k| k.severity());
         let Some(worst) = worst else {
             // Every row accepted: an older failed-rows file no longer describes anything.
             if failed_file.is_file() {
@@ -818,7 +805,7 @@ mod tests {
             ErrorKind::Unavailable,
             ErrorKind::Auth,
         ];
-        kinds.sort_by_key(|k| std::cmp::Reverse(severity(*k)));
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.severity()));
         assert_eq!(
             kinds,
             [
