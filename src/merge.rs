@@ -658,10 +658,16 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
+    // `{rate}` rather than indicatif's `{per_sec}`, which prints four decimals.
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("merge {bar:30} {pos}/{len} {per_sec:.1} ETA {eta}")
+        indicatif::ProgressStyle::with_template("merge {bar:30} {pos}/{len} {rate} ETA {eta}")
     {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} msg/s", state.per_sec());
+            },
+        ));
     }
     bar
 }

@@ -682,3 +682,46 @@ fn pipelined_sessions_keep_rows_all_or_nothing() {
         .count();
     assert!(ehlos >= 2, "{}", server.session_log());
 }
+
+/// A progress bar with rate and ETA when stderr is a terminal (run under `script`, which
+/// gives rmail a pseudo-terminal); none in a cron log.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let server = Server::plain();
+    let (_dir, template, data) = merge_dir(30);
+    let rmail = rmail_for(&server, "");
+    let command = format!(
+        "{} --config {} merge {} --data {} --rate 100/s",
+        common::rmail_bin().display(),
+        rmail.config_path().display(),
+        template.display(),
+        data.display()
+    );
+    let typescript = rmail.home().join("typescript");
+    let out = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(&command)
+        .arg(&typescript)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", rmail.home())
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1) from util-linux");
+    assert!(out.status.success(), "{out:?}");
+    let screen = String::from_utf8_lossy(&fs::read(&typescript).unwrap()).into_owned();
+    assert!(
+        screen.contains("/30") && screen.contains("msg/s") && screen.contains("ETA"),
+        "{screen}"
+    );
+    assert!(screen.contains("merge: 30 sent"), "{screen}");
+    assert_each_once(&server.wait_for(30, WAIT), 30);
+
+    // Not a terminal: only the summary line.
+    let (_dir, template, data) = merge_dir(3);
+    let run = rmail.again().args(merge_args(&template, &data)).run();
+    run.assert_success();
+    assert!(!run.stderr.contains("ETA"), "{run}");
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{run}");
+}
