@@ -72,6 +72,10 @@ pub struct Config {
     pub default_profile: Option<Spanned<String>>,
     /// Append one line per delivery attempt to this file (like msmtp's logfile).
     pub log_file: Option<PathBuf>,
+    /// sendmail mode: where mail to a local name goes (`root = "ops@example.com"`);
+    /// `default` catches every local name not listed. Like /etc/aliases.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileConfig>,
 }
@@ -377,6 +381,7 @@ mod tests {
             "dkim",
             "default_profile",
             "log_file",
+            "aliases",
         ] {
             assert!(
                 text.lines().any(|l| l

@@ -156,7 +156,7 @@ fn sendmail(global: &GlobalArgs, config: &LoadedConfig, args: &SendmailArgs) -> 
             format!("cannot read the message from stdin: {e}"),
         )
     })?;
-    let prepared = sendmail::prepare(args, &input, Some(&profile))?;
+    let prepared = sendmail::prepare(args, &input, Some(&profile), &config.config.aliases)?;
     // Signed before the outbox stores it, so a queued message is flushed as signed.
     let message = MessageData::from(dkim::maybe_sign(signer.as_ref(), prepared.message)?);
     let outbox = outbox::Outbox::default_location()?;

@@ -93,7 +93,8 @@ fn unquote(name: &str) -> String {
     }
 }
 
-fn split_list(text: &str) -> Vec<&str> {
+/// Splits an address list on commas that are not inside quotes or `<…>`.
+pub(crate) fn split_list(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut in_quotes, mut in_angle, mut start) = (false, false, 0);
     let mut escaped = false;

@@ -6,10 +6,12 @@
 //! address (cron writes `From: root (Cron Daemon)`) is replaced by the profile's sender, as a
 //! relay would reject it.
 
+use std::collections::BTreeMap;
+
 use crate::cli::SendmailArgs;
 use crate::compose;
 use crate::error::{Error, Result};
-use crate::message::{Envelope, Mailbox};
+use crate::message::{Envelope, Mailbox, split_list};
 use crate::profile::Profile;
 
 /// A message ready to go: its envelope and its bytes.
@@ -51,7 +53,12 @@ impl RawHeader {
 }
 
 /// Reads the message, works out the envelope, and completes the headers.
-pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> Result<Prepared> {
+pub fn prepare(
+    args: &SendmailArgs,
+    input: &[u8],
+    profile: Option<&Profile>,
+    aliases: &BTreeMap<String, String>,
+) -> Result<Prepared> {
     if let Some(mode) = args.mode.as_deref().filter(|m| *m != "m") {
         return Err(Error::usage(format!(
             "sendmail mode -b{mode} is not supported; rmail only delivers messages (-bm)"
@@ -61,13 +68,16 @@ pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> 
     let lines = message_lines(input, ignore_dots);
     let (mut headers, body) = split_headers(&lines);
 
-    let mut recipients = Mailbox::parse_all(&args.recipients)?;
+    let mut recipients = Vec::new();
+    for list in &args.recipients {
+        recipients.extend(parse_recipients(list, aliases, "recipient")?);
+    }
     if args.extract_recipients {
         for header in headers
             .iter()
             .filter(|h| h.is("To") || h.is("Cc") || h.is("Bcc"))
         {
-            recipients.extend(parse_header_addresses(header)?);
+            recipients.extend(parse_header_addresses(header, aliases)?);
         }
     }
     let sender = compose::sender(args.from.as_deref(), profile)?;
@@ -87,10 +97,9 @@ pub fn prepare(args: &SendmailArgs, input: &[u8], profile: Option<&Profile>) -> 
     }
 
     headers.retain(|h| !h.is("Bcc"));
-    let from_ok = headers
-        .iter()
-        .find(|h| h.is("From"))
-        .is_some_and(|h| parse_header_addresses(h).is_ok_and(|list| !list.is_empty()));
+    let from_ok = headers.iter().find(|h| h.is("From")).is_some_and(|h| {
+        parse_header_addresses(h, &BTreeMap::new()).is_ok_and(|list| !list.is_empty())
+    });
     if !from_ok {
         headers.retain(|h| !h.is("From"));
         let name = args.full_name.clone().or(sender.name.clone());
@@ -193,7 +202,10 @@ fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) 
 }
 
 /// The addresses in an address header; groups (`undisclosed-recipients:;`) contribute theirs.
-fn parse_header_addresses(header: &RawHeader) -> Result<Vec<Mailbox>> {
+fn parse_header_addresses(
+    header: &RawHeader,
+    aliases: &BTreeMap<String, String>,
+) -> Result<Vec<Mailbox>> {
     let value = header.value();
     let mut list = Vec::new();
     for part in value.split(';') {
@@ -203,11 +215,48 @@ fn parse_header_addresses(header: &RawHeader) -> Result<Vec<Mailbox>> {
             _ => part,
         };
         list.extend(
-            Mailbox::parse_list(members)
+            parse_recipients(members, aliases, "address")
                 .map_err(|e| Error::data(format!("{} header: {}", header.name, e.message())))?,
         );
     }
     Ok(list)
+}
+
+/// Parses an address list in which a bare local name (`root`, as cron addresses the
+/// crontab's owner) is looked up in the config's `aliases`, then in its `default`.
+fn parse_recipients(
+    list: &str,
+    aliases: &BTreeMap<String, String>,
+    what: &str,
+) -> Result<Vec<Mailbox>> {
+    let mut out = Vec::new();
+    for item in split_list(list)
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        let local = !item.contains(['@', '<', '"'])
+            && item
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+        if !local {
+            out.push(Mailbox::parse(item)?);
+            continue;
+        }
+        let Some(target) = aliases.get(item).or_else(|| aliases.get("default")) else {
+            return Err(Error::data(format!(
+                "{what} '{item}' is a local name, and rmail delivers only to full addresses; \
+                 map it in the config: aliases = {{ {item} = \"you@example.com\" }} \
+                 (or a `default` alias), or set MAILTO to a full address"
+            )));
+        };
+        // An alias maps to full addresses: no loops through other aliases.
+        out.extend(
+            Mailbox::parse_list(target)
+                .map_err(|e| Error::config(format!("aliases.{item}: {}", e.message())))?,
+        );
+    }
+    Ok(out)
 }
 
 /// `Name <addr>` with the name RFC 2047-encoded when it is not plain ASCII.
@@ -239,7 +288,7 @@ mod tests {
         let mut a = args(&["ops@example.com"]);
         a.full_name = Some("CronDaemon".into());
         a.ignore_dots = true;
-        let p = prepare(&a, input, None).unwrap();
+        let p = prepare(&a, input, None, &BTreeMap::new()).unwrap();
         assert_eq!(p.envelope.recipients, ["ops@example.com"]);
         let text = String::from_utf8(p.message).unwrap();
         assert!(
@@ -256,11 +305,38 @@ mod tests {
     }
 
     #[test]
+    fn local_names_go_through_aliases() {
+        let input = b"To: root\nCc: backup, a@x.com\nSubject: s\n\nb\n";
+        let mut a = args(&[]);
+        a.extract_recipients = true;
+        let mut aliases = BTreeMap::new();
+        aliases.insert(
+            "root".to_string(),
+            "ops@x.com, Boss <boss@x.com>".to_string(),
+        );
+        let err = prepare(&a, input, None, &aliases).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Data);
+        assert!(
+            err.message().contains("'backup'") && err.message().contains("aliases"),
+            "{err}"
+        );
+        aliases.insert("default".to_string(), "admin@x.com".to_string());
+        let p = prepare(&a, input, None, &aliases).unwrap();
+        assert_eq!(
+            p.envelope.recipients,
+            ["ops@x.com", "boss@x.com", "admin@x.com", "a@x.com"]
+        );
+        let p = prepare(&args(&["root"]), b"Subject: s\n\nb\n", None, &aliases).unwrap();
+        assert_eq!(p.envelope.recipients, ["ops@x.com", "boss@x.com"]);
+    }
+
+    #[test]
     fn dot_ends_message_without_i() {
         let p = prepare(
             &args(&["a@x.com"]),
             b"Subject: s\n\nkept\n.\ndropped\n",
             None,
+            &BTreeMap::new(),
         )
         .unwrap();
         assert!(
@@ -275,7 +351,7 @@ mod tests {
         let input = b"From: A <a@x.com>\nTo: b@x.com,\n  \"C, D\" <c@x.com>\nCc: undisclosed-recipients:;\nBcc: e@x.com\nSubject: s\n\nbody\n";
         let mut a = args(&[]);
         a.extract_recipients = true;
-        let p = prepare(&a, input, None).unwrap();
+        let p = prepare(&a, input, None, &BTreeMap::new()).unwrap();
         assert_eq!(p.envelope.recipients, ["b@x.com", "c@x.com", "e@x.com"]);
         let text = String::from_utf8(p.message).unwrap();
         assert!(!text.contains("e@x.com"), "{text}");
@@ -285,7 +361,7 @@ mod tests {
     #[test]
     fn keeps_date_and_message_id() {
         let input = b"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\nSubject: s\n\nb\n";
-        let p = prepare(&args(&["a@x.com"]), input, None).unwrap();
+        let p = prepare(&args(&["a@x.com"]), input, None, &BTreeMap::new()).unwrap();
         let text = String::from_utf8(p.message).unwrap();
         assert_eq!(text.matches("Date:").count(), 1);
         assert!(text.contains("Message-ID: <x@y>\r\n"));
@@ -293,7 +369,7 @@ mod tests {
 
     #[test]
     fn no_recipients_is_usage_error() {
-        let err = prepare(&args(&[]), b"Subject: s\n\nb\n", None).unwrap_err();
+        let err = prepare(&args(&[]), b"Subject: s\n\nb\n", None, &BTreeMap::new()).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Usage);
     }
 }

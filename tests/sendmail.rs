@@ -434,3 +434,37 @@ fn no_recipients_is_a_usage_error_and_sends_nothing() {
                 == 0
     );
 }
+
+/// Without MAILTO, cron mails the crontab's owner by local name (`root`): the config's
+/// `aliases` say where that goes. Without an alias it is refused loudly, nothing sent.
+#[test]
+fn cron_mail_to_a_local_name_follows_aliases() {
+    let server = Server::plain();
+    let message = CRON_MESSAGE.replace("To: ops@example.com", "To: root");
+
+    let mut unmapped = sendmail();
+    unmapped.write_config(&config_for(&server));
+    unmapped
+        .args(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"])
+        .stdin_bytes(&message);
+    let run = unmapped.run();
+    run.assert_code(65);
+    assert!(
+        run.stderr.contains("aliases") && run.stderr.contains("'root'"),
+        "{run}"
+    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{run}");
+
+    let mut mapped = sendmail();
+    mapped.write_config(&format!(
+        "aliases = {{ root = \"ops@example.com, Oncall <oncall@example.com>\" }}\n{}",
+        config_for(&server)
+    ));
+    mapped
+        .args(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"])
+        .stdin_bytes(&message);
+    mapped.run().assert_success();
+    let got = only_message(&server);
+    assert_eq!(got.rcpt_tos, ["ops@example.com", "oncall@example.com"]);
+    assert!(raw_body(&got).contains("backup.sh: 3 archives written"));
+}

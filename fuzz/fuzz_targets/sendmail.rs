@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
         ..SendmailArgs::default()
     };
     for args in [&extract, &fixed] {
-        if let Ok(prepared) = rmail::sendmail::prepare(args, data, Some(profile)) {
+        if let Ok(prepared) = rmail::sendmail::prepare(args, data, Some(profile), &Default::default()) {
             let _ = signer.sign(&prepared.message);
         }
     }
