@@ -23,34 +23,50 @@ impl Sink {
     fn start() -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("sink.log");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         // /usr/sbin is not on every user's PATH.
         let program = if Path::new("/usr/sbin/smtp-sink").exists() {
             "/usr/sbin/smtp-sink"
         } else {
             "smtp-sink"
         };
-        let child = Command::new(program)
-            .args(["-u", "nobody", "-c", &format!("127.0.0.1:{port}"), "100"])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("smtp-sink (Debian package postfix) must be installed: .ci/run installs it");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        // smtp-sink cannot be asked for a free port, so pick one; another test may take
+        // the same one first, so retry until this sink is the one listening.
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(program)
+                .args(["-u", "nobody", "-c", &format!("127.0.0.1:{port}"), "100"])
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "smtp-sink (Debian package postfix) must be installed: .ci/run installs it",
+                );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if child.try_wait().ok().flatten().is_some() {
+                    break; // it could not bind: try another port
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if child.try_wait().ok().flatten().is_none() {
+                        return Sink {
+                            child,
+                            port,
+                            log,
+                            _dir: dir,
+                        };
+                    }
+                    break;
+                }
+                assert!(Instant::now() < deadline, "smtp-sink did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        Sink {
-            child,
-            port,
-            log,
-            _dir: dir,
-        }
+        panic!("smtp-sink could not get a port");
     }
 
     /// Messages received so far (the last `mesg=N` counter).
