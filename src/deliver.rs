@@ -5,43 +5,25 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::Envelope;
 use crate::mime::MessageData;
 use crate::outbox::Outbox;
-use crate::profile::{Profile, Secret};
+use crate::profile::Profile;
 use crate::report::{Delivery, DeliveryLog, Outcome};
 use crate::transport::{ConnectOptions, Session};
 
-/// Opens a session with the profile, sends one message and quits. Returns the server's
-/// reply to the message data (e.g. `250 2.0.0 Ok: queued as 4Q2…`).
-pub fn deliver(
-    profile: &Profile,
-    envelope: &Envelope,
-    message: &MessageData,
-    verbose: bool,
-) -> Result<String> {
+/// Opens a session with the profile, fetching its password first.
+pub fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
     let secret = profile.secret()?;
-    deliver_with(profile, secret.as_ref(), envelope, message, verbose)
-}
-
-fn deliver_with(
-    profile: &Profile,
-    secret: Option<&Secret>,
-    envelope: &Envelope,
-    message: &MessageData,
-    verbose: bool,
-) -> Result<String> {
     let options = ConnectOptions {
         verbose,
         ..ConnectOptions::default()
     };
-    let mut session = Session::open(profile, secret, options)?;
-    let reply = session.send_data(envelope, message)?;
-    session.quit();
-    Ok(reply)
+    Session::open(profile, secret.as_ref(), options)
 }
 
 /// Delivers, or keeps the message in the outbox and says so in the error. Kept are
-/// temporary failures (exit 75) and a password source that fails (exit 78: an agent not
-/// running, a variable missing under cron): neither may cost the message, and `queue
-/// flush` sends it once the cause is gone. Every attempt is written to the delivery log.
+/// temporary failures (exit 75) and configuration problems met while connecting (exit 78:
+/// a password agent not running, a variable missing under cron, an unreadable ca_file):
+/// neither may cost the message, and `queue flush` sends it once the cause is gone. Every
+/// attempt is written to the delivery log.
 pub fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
@@ -80,13 +62,17 @@ pub fn deliver_or_keep(
             }
         }
     };
-    let secret = profile.secret().map_err(keep)?;
-    match deliver_with(profile, secret.as_ref(), envelope, message, log.verbose) {
+    let result = connect(profile, log.verbose).and_then(|mut session| {
+        let reply = session.send_data(envelope, message)?;
+        session.quit();
+        Ok(reply)
+    });
+    match result {
         Ok(reply) => {
             record(Outcome::Sent, &reply);
             Ok(reply)
         }
-        Err(err) if err.is_temporary() => Err(keep(err)),
+        Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));
             Err(err)

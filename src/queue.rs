@@ -1,13 +1,16 @@
 //! `rmail queue list | flush | drop`: the outbox as the user sees it.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::LoadedConfig;
 use crate::deliver;
 use crate::error::{Error, Result};
-use crate::outbox::Outbox;
+use crate::mime::MessageData;
+use crate::outbox::{Entry, Outbox};
 use crate::profile;
 use crate::report::{Delivery, DeliveryLog, Outcome};
+use crate::transport::Session;
 
 /// Prints every kept message.
 pub fn list(outbox: &Outbox) -> Result<()> {
@@ -38,35 +41,19 @@ pub fn list(outbox: &Outbox) -> Result<()> {
 /// Sends every kept message. Each is removed only after a server accepted it; a failure
 /// keeps it with the new error. Holds the outbox lock throughout, so a second flush waits
 /// and then finds only what is still left: no message is sent twice.
+///
+/// One connection per profile carries all of its messages; a profile whose server cannot be
+/// reached is tried once, not once per message (a queue of fifty behind a dead relay must
+/// not wait out fifty timeouts).
 pub fn flush(config: &LoadedConfig, outbox: &Outbox, log: &DeliveryLog) -> Result<()> {
     let _lock = outbox.lock()?;
     let entries = outbox.list()?;
+    let mut connections: HashMap<String, Connection> = HashMap::new();
     let (mut sent, mut worst): (usize, Option<Error>) = (0, None);
     for entry in &entries {
-        let envelope = entry.envelope();
-        let result = outbox.message(entry).and_then(|message| {
-            let profile = profile::select(config, Some(&entry.meta.profile))?.ok_or_else(|| {
-                Error::config(format!("profile '{}' is gone", entry.meta.profile))
-            })?;
-            let size = message.len();
-            let reply = deliver::deliver(&profile, &envelope, &message.into(), log.verbose);
-            log.record(&Delivery {
-                profile: &profile.name,
-                from: &envelope.from,
-                recipients: &envelope.recipients,
-                size,
-                outcome: match &reply {
-                    Ok(_) => Outcome::Sent,
-                    Err(e) if e.is_temporary() => Outcome::Deferred,
-                    Err(_) => Outcome::Failed,
-                },
-                detail: match &reply {
-                    Ok(r) => r,
-                    Err(e) => e.reply().unwrap_or(e.message()),
-                },
-            });
-            reply
-        });
+        let result = outbox
+            .message(entry)
+            .and_then(|message| send_kept(config, &mut connections, entry, message, log));
         match result {
             Ok(_) => {
                 outbox.remove(&entry.id)?;
@@ -82,6 +69,11 @@ pub fn flush(config: &LoadedConfig, outbox: &Outbox, log: &DeliveryLog) -> Resul
                     worst = Some(err);
                 }
             }
+        }
+    }
+    for connection in connections.into_values() {
+        if let Connection::Open(session) = connection {
+            session.quit();
         }
     }
     let kept = entries.len() - sent;
@@ -101,6 +93,64 @@ pub fn flush(config: &LoadedConfig, outbox: &Outbox, log: &DeliveryLog) -> Resul
             ),
         )),
     }
+}
+
+/// A profile's connection during a flush.
+enum Connection {
+    Open(Box<Session>),
+    /// Connecting (or logging in) failed: the rest of its messages get the same error.
+    Down(Error),
+}
+
+/// Sends one kept message over its profile's connection, opening it if needed.
+fn send_kept(
+    config: &LoadedConfig,
+    connections: &mut HashMap<String, Connection>,
+    entry: &Entry,
+    message: Vec<u8>,
+    log: &DeliveryLog,
+) -> Result<String> {
+    let name = &entry.meta.profile;
+    let profile = profile::select(config, Some(name))?
+        .ok_or_else(|| Error::config(format!("profile '{name}' is gone")))?;
+    let envelope = entry.envelope();
+    let size = message.len();
+    let session = match connections.remove(name) {
+        Some(Connection::Open(session)) => Ok(*session),
+        Some(Connection::Down(err)) => Err(err),
+        None => deliver::connect(&profile, log.verbose),
+    };
+    let reply = match session {
+        Err(err) => {
+            connections.insert(name.clone(), Connection::Down(err.clone()));
+            Err(err)
+        }
+        Ok(mut session) => {
+            let reply = session.send_data(&envelope, &MessageData::from(message));
+            // A refused message leaves the session usable; a broken one is reopened for
+            // the next message.
+            if !session.is_broken() {
+                connections.insert(name.clone(), Connection::Open(Box::new(session)));
+            }
+            reply
+        }
+    };
+    log.record(&Delivery {
+        profile: &profile.name,
+        from: &envelope.from,
+        recipients: &envelope.recipients,
+        size,
+        outcome: match &reply {
+            Ok(_) => Outcome::Sent,
+            Err(e) if e.is_temporary() => Outcome::Deferred,
+            Err(_) => Outcome::Failed,
+        },
+        detail: match &reply {
+            Ok(r) => r,
+            Err(e) => e.reply().unwrap_or(e.message()),
+        },
+    });
+    reply
 }
 
 /// Removes one message without sending it.

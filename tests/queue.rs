@@ -474,3 +474,44 @@ fn verbose_prints_the_log_line_and_the_conversation() {
     assert!(run.stderr.contains("DATA"), "{run}");
     assert_eq!(server.wait_for(3, WAIT).len(), 3);
 }
+
+/// One connection carries every kept message of a profile.
+#[test]
+fn flush_sends_a_profiles_messages_over_one_connection() {
+    let cmd = sendmail();
+    let subjects: Vec<String> = (1..=4).map(|i| format!("kept {i}")).collect();
+    queue_messages(&cmd, &subjects, &["ops@example.com"]);
+    let server = Server::plain();
+    cmd.write_config(&config(&profile_for(&server), None));
+    queue(&cmd, &["flush"]).assert_success();
+    let got = server.wait_for(4, WAIT);
+    assert_eq!(got.len(), 4);
+    assert!(got.iter().all(|m| m.conn == got[0].conn), "{got:#?}");
+    assert_eq!(server.connections(), 1);
+    assert!(cmd.outbox_ids().is_empty());
+}
+
+/// A server that cannot be reached is tried once per flush, not once per kept message:
+/// three messages behind a stalled relay cost one timeout.
+#[test]
+fn flush_tries_a_dead_server_once() {
+    let cmd = sendmail();
+    let subjects: Vec<String> = (1..=3).map(|i| format!("stuck {i}")).collect();
+    let ids = queue_messages(&cmd, &subjects, &["ops@example.com"]);
+    let stalled = Server::start(ServerOptions::plain().stall());
+    cmd.write_config(&config(
+        &plain_profile(stalled.port()).replace("timeout_secs = 2", "timeout_secs = 1"),
+        None,
+    ));
+    let run = queue(&cmd, &["flush"]);
+    run.assert_code(75);
+    assert!(
+        run.elapsed < Duration::from_millis(2500),
+        "one timeout, not three: {:?}\n{run}",
+        run.elapsed
+    );
+    assert_eq!(stalled.connections(), 1, "{}", stalled.session_log());
+    for id in &ids {
+        assert_eq!(entry_meta(&cmd, id)["attempts"], 2, "{id}");
+    }
+}
