@@ -282,6 +282,8 @@ pub fn normalize_fingerprint(text: &str) -> Option<String> {
 /// no profile at all and none was asked for.
 pub fn select(loaded: &LoadedConfig, requested: Option<&str>) -> Result<Option<Profile>> {
     let profiles = &loaded.config.profiles;
+    // `RMAIL_PROFILE=` (set but empty) means no choice, as for the other variables.
+    let requested = requested.filter(|name| !name.is_empty());
     let name = match requested {
         Some(name) => name.to_string(),
         None => match &loaded.config.default_profile {
@@ -375,6 +377,14 @@ mod tests {
         let err = select(&cfg, None).unwrap_err();
         assert!(err.message().contains("t.toml:3"), "{err}");
         assert!(err.message().contains("gmail"), "{err}");
+    }
+
+    #[test]
+    fn empty_request_means_default() {
+        let cfg = load(
+            "default_profile = \"a\"\n[profiles.a]\nhost = \"h\"\n[profiles.b]\nhost = \"i\"\n",
+        );
+        assert_eq!(select(&cfg, Some("")).unwrap().unwrap().name, "a");
     }
 
     #[test]
