@@ -18,19 +18,6 @@ fn setup() -> (Server, common::Rmail) {
     (server, rmail)
 }
 
-fn assert_nothing_sent(server: &Server) {
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(server.messages().is_empty(), "something was sent");
-    assert!(
-        !server
-            .commands()
-            .iter()
-            .any(|l| matches!(l.verb().as_str(), "MAIL" | "RCPT" | "DATA")),
-        "{}",
-        server.session_log()
-    );
-}
-
 fn assert_one_line(run: &common::Run) {
     assert_eq!(
         run.stderr.trim_end().lines().count(),
@@ -80,7 +67,7 @@ fn line_breaks_in_headers_are_refused() {
         run.assert_code(65);
         assert_one_line(&run);
         assert!(run.stderr.contains("line break"), "{run}");
-        assert_nothing_sent(&server);
+        server.assert_nothing_sent();
     }
 }
 
@@ -93,7 +80,7 @@ fn bad_addresses_are_data_errors() {
         run.assert_code(65);
         assert_one_line(&run);
         assert!(run.stderr.contains("invalid address"), "{run}");
-        assert_nothing_sent(&server);
+        server.assert_nothing_sent();
     }
 }
 
@@ -113,7 +100,7 @@ fn missing_files_exit_66() {
         run.assert_code(66);
         assert_one_line(&run);
         assert!(run.stderr.contains("no/such/file.pdf"), "{run}");
-        assert_nothing_sent(&server);
+        server.assert_nothing_sent();
     }
 }
 
@@ -157,7 +144,7 @@ fn usage_errors_exit_64() {
         run.assert_code(64);
         assert!(!run.stderr.contains("panicked"), "{run}");
     }
-    assert_nothing_sent(&server);
+    server.assert_nothing_sent();
 }
 
 #[test]
@@ -209,7 +196,7 @@ fn unknown_profile_exits_78_and_lists_profiles() {
         run.stderr.contains("unknown profile 'nope'") && run.stderr.contains("t"),
         "{run}"
     );
-    assert_nothing_sent(&server);
+    server.assert_nothing_sent();
 }
 
 #[test]

@@ -122,18 +122,6 @@ fn assert_is_test_message(got: &Received, recipients: &[&str]) {
     );
 }
 
-/// `rmail` (the real name, not `sendmail`) sharing `cmd`'s home: config and outbox. For a
-/// `sendmail()` command, whose `again()` would run as `sendmail` again.
-fn rmail_in(cmd: &Rmail) -> Rmail {
-    let mut r = rmail();
-    r.env("HOME", cmd.home())
-        .env("XDG_CONFIG_HOME", cmd.config_home())
-        .env("XDG_STATE_HOME", cmd.state_home())
-        .env("XDG_CACHE_HOME", cmd.cache_home())
-        .env("XDG_DATA_HOME", cmd.home().join(".local/share"));
-    r
-}
-
 /// After a temporary failure left exactly one message in `cmd`'s outbox: `queue flush`
 /// against `healthy` (the config is rewritten to point at it when `rewrite`) delivers it
 /// exactly once and empties the outbox; a second flush sends nothing.
@@ -143,7 +131,7 @@ fn flush_delivers_exactly_once(cmd: &Rmail, healthy: &Server, rewrite: bool, rec
         cmd.write_config(&config(&profile_for(healthy)));
     }
     let before = healthy.messages().len();
-    let mut flush = rmail_in(cmd);
+    let mut flush = cmd.rmail_here();
     flush.args(["queue", "flush"]);
     let run = flush.run();
     run.assert_success();
@@ -152,7 +140,7 @@ fn flush_delivers_exactly_once(cmd: &Rmail, healthy: &Server, rewrite: bool, rec
     assert_is_test_message(&got[before], recipients);
     assert_outbox_empty(cmd);
 
-    let mut second = rmail_in(cmd);
+    let mut second = cmd.rmail_here();
     second.args(["queue", "flush"]);
     second.run().assert_success();
     std::thread::sleep(Duration::from_millis(100));
@@ -657,7 +645,7 @@ fn failing_password_command_keeps_the_message() {
         "{}username = \"job\"\npassword_command = \"echo s3cret\"\n",
         plain_profile(server.port(), 3)
     )));
-    let mut flush = rmail_in(&cmd);
+    let mut flush = cmd.rmail_here();
     flush.args(["queue", "flush"]);
     flush.run().assert_success();
     let got = server.wait_for(1, WAIT);

@@ -35,17 +35,6 @@ fn profile_for(server: &Server) -> String {
         .replace("timeout_secs = 10\n", "timeout_secs = 3\n")
 }
 
-/// `rmail` (not `sendmail`) sharing `cmd`'s home: its config and outbox.
-fn rmail_in(cmd: &Rmail) -> Rmail {
-    let mut r = rmail();
-    r.env("HOME", cmd.home())
-        .env("XDG_CONFIG_HOME", cmd.config_home())
-        .env("XDG_STATE_HOME", cmd.state_home())
-        .env("XDG_CACHE_HOME", cmd.cache_home())
-        .env("XDG_DATA_HOME", cmd.home().join(".local/share"));
-    r
-}
-
 /// Runs `sendmail -i RECIPIENTS…` in `cmd`'s home with a message whose subject is `subject`.
 fn sendmail_run(cmd: &Rmail, subject: &str, recipients: &[&str], extra: &[&str]) -> Run {
     let mut again = cmd.again();
@@ -76,7 +65,7 @@ fn entry_meta(cmd: &Rmail, id: &str) -> serde_json::Value {
 }
 
 fn queue(cmd: &Rmail, args: &[&str]) -> Run {
-    let mut r = rmail_in(cmd);
+    let mut r = cmd.rmail_here();
     r.arg("queue").args(args);
     r.run()
 }
@@ -301,7 +290,7 @@ fn two_flushes_at_once_send_each_message_exactly_once() {
     cmd.write_config(&config(&profile_for(&server), None));
     let flushes: Vec<_> = (0..2)
         .map(|_| {
-            let mut flush = rmail_in(&cmd);
+            let mut flush = cmd.rmail_here();
             flush.args(["queue", "flush"]);
             thread::spawn(move || flush.run())
         })
@@ -466,7 +455,7 @@ fn verbose_prints_the_log_line_and_the_conversation() {
     cmd.write_config(&config(&plain_profile(closed_port()), None));
     sendmail_run(&cmd, "later", &["ops@example.com"], &[]).assert_code(75);
     cmd.write_config(&config(&profile_for(&server), None));
-    let mut flush = rmail_in(&cmd);
+    let mut flush = cmd.rmail_here();
     flush.args(["queue", "flush", "-v"]);
     let run = flush.run();
     run.assert_success();

@@ -243,16 +243,7 @@ fn check_reports_tls_certificate_extensions_and_auth() {
     );
     assert!(out.contains("auth:        ok"), "{run}");
     assert!(!out.contains("pw\n") && !run.stderr.contains("pw\n"));
-    // Nothing was sent.
-    assert!(
-        !server
-            .commands()
-            .iter()
-            .any(|l| matches!(l.verb().as_str(), "MAIL" | "RCPT" | "DATA")),
-        "{}",
-        server.session_log()
-    );
-    assert!(server.messages().is_empty());
+    server.assert_nothing_sent();
 }
 
 #[test]

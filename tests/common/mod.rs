@@ -132,6 +132,12 @@ impl Rmail {
         Rmail::with_home(program, Arc::clone(&self.home))
     }
 
+    /// The `rmail` binary (not the `sendmail` link) sharing this home, e.g. `queue flush`
+    /// after `sendmail()` kept a message.
+    pub fn rmail_here(&self) -> Rmail {
+        Rmail::with_home(rmail_bin(), Arc::clone(&self.home))
+    }
+
     /// `$HOME`.
     pub fn home(&self) -> &Path {
         self.home.path()
@@ -769,6 +775,21 @@ impl Server {
             );
         }
         toml
+    }
+
+    /// Nothing arrived and no transaction was even begun (no MAIL, RCPT or DATA).
+    #[track_caller]
+    pub fn assert_nothing_sent(&self) {
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(self.messages().is_empty(), "something was sent");
+        assert!(
+            !self
+                .commands()
+                .iter()
+                .any(|l| matches!(l.verb().as_str(), "MAIL" | "RCPT" | "DATA")),
+            "{}",
+            self.session_log()
+        );
     }
 
     /// The complete messages received so far, in arrival order.
