@@ -1,11 +1,9 @@
 //! sendmail mode: rmail invoked as `sendmail` (argv[0], the /usr/sbin/sendmail link that
 //! cron's MAILTO uses) and `rmail sendmail`. Every test checks what the SMTP server received.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 /// The profile's sender: what a cron message's unusable `From: root (Cron Daemon)` becomes.
 const PROFILE_FROM: &str = "Backup Robot <robot@example.com>";

@@ -1,15 +1,13 @@
 //! TLS and AUTH against real servers: STARTTLS, implicit TLS, trust, pinning, `rmail check`.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Certs, Server, ServerOptions, rmail, toml_string};
+use crate::support::{Certs, Server, ServerOptions, rmail, toml_string};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn send_with(config: &str) -> (common::Rmail, common::Run) {
+fn send_with(config: &str) -> (crate::support::Rmail, crate::support::Run) {
     let mut rmail = rmail();
     rmail.write_config(config);
     rmail.args([

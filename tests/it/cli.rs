@@ -1,14 +1,12 @@
 //! Bad input gets one clear line, the right exit code, and nothing is sent. Also the
 //! configuration commands (`profiles`) and the usage conventions.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Server, rmail};
+use crate::support::{Server, rmail};
 
 /// A server and a sealed rmail configured for it; the server must receive nothing.
-fn setup() -> (Server, common::Rmail) {
+fn setup() -> (Server, crate::support::Rmail) {
     let server = Server::plain();
     let rmail = rmail();
     rmail.write_config(&format!(
@@ -18,7 +16,7 @@ fn setup() -> (Server, common::Rmail) {
     (server, rmail)
 }
 
-fn assert_one_line(run: &common::Run) {
+fn assert_one_line(run: &crate::support::Run) {
     assert_eq!(
         run.stderr.trim_end().lines().count(),
         1,
@@ -93,7 +91,7 @@ fn missing_files_exit_66() {
             rmail.args(["--text", "x"]);
         }
         if flag == "--inline" {
-            rmail.args(["--html-file", "tests/fixtures/report.html"]);
+            rmail.args(["--html-file", "tests/it/fixtures/report.html"]);
         }
         rmail.args([flag, "no/such/file.pdf"]);
         let run = rmail.run();
@@ -133,7 +131,7 @@ fn usage_errors_exit_64() {
             "--to",
             "a@example.com",
             "--inline",
-            "tests/fixtures/logo.png",
+            "tests/it/fixtures/logo.png",
         ],
         vec!["frobnicate"],
         vec![],
@@ -164,7 +162,7 @@ fn help_and_version_exit_0() {
 fn global_options_after_the_subcommand() {
     let (server, rmail) = setup();
     let config = rmail.config_path();
-    let mut r = common::rmail();
+    let mut r = crate::support::rmail();
     r.args([
         "send",
         "--to",

@@ -2,13 +2,11 @@
 //! and template errors. Each example is sent to a real SMTP server and checked as parsed
 //! by mail-parser.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Received, Rmail, Server, rmail};
+use crate::support::{Received, Rmail, Server, rmail};
 use mail_parser::MimeHeaders;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -35,7 +33,7 @@ fn text(m: &Received) -> String {
 
 /// The MIME structure, e.g. `multipart/alternative[text/plain,text/html]`.
 fn tree(m: &Received) -> String {
-    common::mime_tree(&m.parsed())
+    crate::support::mime_tree(&m.parsed())
 }
 
 #[test]

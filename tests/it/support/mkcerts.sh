@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generate throw-away TLS material for rmail's integration tests.
 #
-#   bash tests/support/mkcerts.sh DIR
+#   bash tests/it/support/mkcerts.sh DIR
 #
 # Writes into DIR (created if missing):
 #   ca.pem, ca.key              test CA (CA:TRUE) that tests pass to rmail as `ca_file`

@@ -1,12 +1,10 @@
 //! What packagers and shell users get: completion scripts, the man page, and `--help` with an
 //! example for every command.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::rmail;
+use crate::support::rmail;
 
 const SUBCOMMANDS: [&str; 8] = [
     "send",
@@ -175,7 +173,7 @@ fn every_help_has_an_example() {
 /// Invoked as `sendmail` (cron's MAILTO), --help has an example too.
 #[test]
 fn sendmail_personality_help_has_an_example() {
-    let mut cmd = common::sendmail();
+    let mut cmd = crate::support::sendmail();
     cmd.arg("--help");
     let run = cmd.run();
     run.assert_success();

@@ -1,12 +1,10 @@
-//! Self-test of the test harness (tests/common, tests/support): the scripted SMTP server,
+//! Self-test of the test harness (tests/it/support, tests/it/support): the scripted SMTP server,
 //! the certificates and the sealed command. A client written by someone else, Python's
 //! smtplib, talks to the server here, so these tests do not depend on rmail working.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 /// One SMTP session with Python's smtplib, described by `spec`:

@@ -4,12 +4,10 @@
 //! (temporary failure, exit 75) and then delivered exactly once by `rmail queue flush`, or
 //! reported and dropped (permanent failure: 65, 69, 77).
 
-mod common;
-
 use std::fs;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 const FROM: &str = "Nightly Job <job@example.com>";
 const SUBJECT: &str = "Fault matrix";

@@ -1,15 +1,13 @@
 //! A smoke run of the benchmark's workloads against Postfix's smtp-sink (the load server
 //! `bench/bench.py` uses), counting deliveries: the full benchmark is `bash bench/run.sh`.
 
-mod common;
-
 use std::io::Read;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::rmail;
+use crate::support::rmail;
 
 /// smtp-sink on a free port, counting messages on its stdout (`-c`).
 struct Sink {

@@ -1,15 +1,13 @@
 //! `rmail merge` against a real SMTP server: personalisation, validation before sending,
 //! path confinement, partial failure and resume, crash safety, concurrency, dry run, shards.
 
-mod common;
-
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Received, Rmail, Server, ServerOptions, rmail};
+use crate::support::{Received, Rmail, Server, ServerOptions, rmail};
 use mail_parser::MimeHeaders;
 use tempfile::TempDir;
 
@@ -560,7 +558,7 @@ fn malformed_data_names_row_and_line() {
 
 #[test]
 fn server_down_is_temporary_and_nothing_is_journaled() {
-    let port = common::closed_port();
+    let port = crate::support::closed_port();
     let (dir, template, data) = merge_dir(3);
     let rmail = rmail();
     rmail.write_config(&format!(
@@ -692,7 +690,7 @@ fn progress_bar_only_on_a_terminal() {
     let rmail = rmail_for(&server, "");
     let command = format!(
         "{} --config {} merge {} --data {} --rate 100/s",
-        common::rmail_bin().display(),
+        crate::support::rmail_bin().display(),
         rmail.config_path().display(),
         template.display(),
         data.display()

@@ -4,7 +4,7 @@
 Built on Debian's aiosmtpd 1.4.3 (package python3-aiosmtpd); run it with /usr/bin/python3,
 which is the interpreter that package installs for.
 
-    /usr/bin/python3 tests/support/smtpd.py --dir OUTDIR [options]
+    /usr/bin/python3 tests/it/support/smtpd.py --dir OUTDIR [options]
 
 It listens on 127.0.0.1 (a free port unless --port is given), prints exactly
 "PORT <n>" on stdout once it accepts connections, and runs until killed (or, with

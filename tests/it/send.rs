@@ -1,23 +1,21 @@
 //! `rmail send` against a real SMTP server: what arrives, parsed by mail-parser.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Received, Server, mime_tree as tree, rmail};
+use crate::support::{Received, Server, mime_tree as tree, rmail};
 use mail_parser::MimeHeaders;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+        .join("tests/it/fixtures")
         .join(name)
 }
 
 /// A sealed rmail whose config has one profile pointing at `server`.
-fn rmail_for(server: &Server) -> common::Rmail {
+fn rmail_for(server: &Server) -> crate::support::Rmail {
     let rmail = rmail();
     rmail.write_config(&format!(
         "{}from = \"Sender Name <sender@example.com>\"\n",
@@ -429,7 +427,7 @@ fn large_attachment_is_streamed_byte_identical() {
     );
 
     // The same message kept after a temporary failure is flushed byte-identical.
-    let down = common::closed_port();
+    let down = crate::support::closed_port();
     let mut failing = rmail_for(&server).again();
     failing.write_config(&format!(
         "[profiles.t]\nhost = \"127.0.0.1\"\nport = {down}\nsecurity = \"none\"\nfrom = \"me@example.com\"\n"

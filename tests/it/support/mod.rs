@@ -2,11 +2,11 @@
 //!
 //! - [`rmail`] runs the real binary in a sealed environment: a fresh HOME and XDG
 //!   directories per call, no inherited variables but PATH, stdin from /dev/null.
-//! - [`Server`] runs `tests/support/smtpd.py`, a scripted SMTP server on aiosmtpd
+//! - [`Server`] runs `tests/it/support/smtpd.py`, a scripted SMTP server on aiosmtpd
 //!   (`/usr/bin/python3`, Debian package `python3-aiosmtpd`), and reads back what it
 //!   received: the raw message bytes, the envelope, whether TLS and AUTH were used.
 //! - [`Certs`] is a test CA, a server certificate it signed, and an unrelated CA + leaf,
-//!   generated once per test binary by `tests/support/mkcerts.sh` (needs `openssl`).
+//!   generated once per test binary by `tests/it/support/mkcerts.sh` (needs `openssl`).
 //!
 //! ```ignore
 //! let server = Server::start(ServerOptions::starttls().auth("me", "secret"));
@@ -39,9 +39,9 @@ use tempfile::TempDir;
 /// on PATH does not.
 pub const PYTHON: &str = "/usr/bin/python3";
 /// The scripted SMTP server.
-pub const SMTPD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtpd.py");
+pub const SMTPD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/smtpd.py");
 /// The certificate generator.
-pub const MKCERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/mkcerts.sh");
+pub const MKCERTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/mkcerts.sh");
 
 /// How long [`Rmail::run`] waits for rmail before killing it and failing the test.
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -382,7 +382,7 @@ pub fn closed_port() -> u16 {
 // Test certificates
 // ---------------------------------------------------------------------------------------
 
-/// Test TLS material from `tests/support/mkcerts.sh`; all files PEM.
+/// Test TLS material from `tests/it/support/mkcerts.sh`; all files PEM.
 #[derive(Debug)]
 pub struct Certs {
     pub dir: PathBuf,
@@ -417,7 +417,7 @@ impl Certs {
                 .arg(&dir)
                 .stdin(Stdio::null())
                 .output()
-                .expect("run bash tests/support/mkcerts.sh");
+                .expect("run bash tests/it/support/mkcerts.sh");
             assert!(
                 out.status.success(),
                 "mkcerts.sh failed ({}); is openssl installed?\n{}{}",

@@ -1,12 +1,10 @@
 //! DKIM signing, checked by an independent verifier: what arrived at a real SMTP server
-//! (aiosmtpd) is verified by dkimpy (`tests/support/dkimverify.py`), with the public key
+//! (aiosmtpd) is verified by dkimpy (`tests/it/support/dkimverify.py`), with the public key
 //! served from a local file instead of DNS. Keys are generated per test with openssl.
 //!
 //! dkimpy and PyNaCl (for Ed25519) are installed from PyPI into a venv under cargo's
 //! target tmpdir, once per test binary and reused across runs (needs `python3 -m venv`,
 //! Debian's python3-venv; `.ci/run` installs it).
-
-mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,10 +12,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{PYTHON, Received, Rmail, Server, ServerOptions, rmail, sendmail};
+use crate::support::{PYTHON, Received, Rmail, Server, ServerOptions, rmail, sendmail};
 
 const WAIT: Duration = Duration::from_secs(10);
-const VERIFY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dkimverify.py");
+const VERIFY: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/it/support/dkimverify.py"
+);
 
 #[derive(Clone, Copy, Debug)]
 enum Alg {
@@ -234,7 +235,7 @@ fn send_attachments_non_ascii(alg: Alg) {
     let (server, mut rmail, key) = setup(alg, "Zoë Ångström <sender@example.com>");
     let dir = rmail.home().join("files");
     fs::create_dir_all(&dir).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures");
     let csv = dir.join("Übersicht März – 売上.csv");
     fs::copy(fixtures.join("report.csv"), &csv).unwrap();
     let html = dir.join("body.html");

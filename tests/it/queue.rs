@@ -3,13 +3,11 @@
 //! Messages get into the outbox the way they do in real life: a `sendmail` run that met a
 //! temporary failure.
 
-mod common;
-
 use std::fs;
 use std::thread;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 
 const FROM: &str = "Nightly Job <job@example.com>";
 const WAIT: Duration = Duration::from_secs(5);

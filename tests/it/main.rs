@@ -1,0 +1,18 @@
+//! rmail's integration tests: one binary, one module per capability a user sees. Each test
+//! runs the real `rmail` binary in a sealed environment against real servers on 127.0.0.1
+//! (see `support`).
+
+mod support;
+
+mod cli;
+mod dkim;
+mod faults;
+mod harness;
+mod load;
+mod merge;
+mod packaging;
+mod queue;
+mod send;
+mod sendmail;
+mod template;
+mod tls;
