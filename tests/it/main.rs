@@ -14,5 +14,6 @@ mod packaging;
 mod queue;
 mod send;
 mod sendmail;
+mod session;
 mod template;
 mod tls;
