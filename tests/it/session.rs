@@ -14,7 +14,7 @@ const FROM: &str = "job@example.com";
 const WAIT: Duration = Duration::from_secs(10);
 
 /// An rmail whose default profile `t` is `profile` (a `[profiles.t]` table) plus `extra`.
-fn configured(mut cmd: Rmail, profile: &str, extra: &str) -> Rmail {
+fn configured(cmd: Rmail, profile: &str, extra: &str) -> Rmail {
     cmd.write_config(&format!(
         "default_profile = \"t\"\n{profile}{extra}from = \"{FROM}\"\n"
     ));
@@ -530,4 +530,73 @@ fn a_non_ascii_address_goes_with_smtputf8_when_offered() {
         "{}",
         server.log()
     );
+}
+
+// The same against aiosmtpd, a real server, with and without `enable_SMTPUTF8`.
+
+/// `rmail send` through an aiosmtpd `server` with these extra arguments.
+fn send_aiosmtpd(server: &Server, args: &[&str]) -> Run {
+    let mut cmd = configured(rmail(), &server.profile_toml("t"), "");
+    cmd.args(["send", "-s", "Grüße", "--text", "Hallo.\n"])
+        .args(args);
+    cmd.run()
+}
+
+#[test]
+fn aiosmtpd_without_smtputf8_gets_punycode_for_an_idn_domain() {
+    let server = Server::start(ServerOptions::plain().without_smtputf8());
+    let run = send_aiosmtpd(&server, &["--to", "Zoë <zoe@bücher.example>"]);
+    run.assert_code(0);
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["zoe@xn--bcher-kva.example"]);
+    assert!(
+        !got[0].mail_options.iter().any(|o| o == "SMTPUTF8"),
+        "{:?}",
+        got[0].mail_options
+    );
+    assert!(got[0].raw.is_ascii(), "{}", got[0].text());
+    let parsed = got[0].parsed();
+    let to = parsed.to().and_then(|a| a.first()).expect("a To address");
+    assert_eq!(to.address(), Some("zoe@xn--bcher-kva.example"));
+    assert_eq!(to.name(), Some("Zoë"));
+}
+
+#[test]
+fn aiosmtpd_without_smtputf8_gets_nothing_for_a_non_ascii_local_part() {
+    let server = Server::start(ServerOptions::plain().without_smtputf8());
+    let run = send_aiosmtpd(&server, &["--to", "zoë@example.com"]);
+    run.assert_code(65);
+    assert!(run.stderr.contains("SMTPUTF8"), "{run}");
+    server.assert_nothing_sent();
+
+    let run = send_aiosmtpd(
+        &server,
+        &["--to", "r@example.com", "--reply-to", "zoë@example.com"],
+    );
+    run.assert_code(65);
+    server.assert_nothing_sent();
+}
+
+#[test]
+fn aiosmtpd_with_smtputf8_gets_utf8_addresses_with_the_parameter() {
+    let server = Server::plain();
+    let run = send_aiosmtpd(&server, &["--to", "zoë@example.com"]);
+    run.assert_code(0);
+    let run = send_aiosmtpd(
+        &server,
+        &["--to", "r@example.com", "--reply-to", "zoë@example.com"],
+    );
+    run.assert_code(0);
+    let got = server.wait_for(2, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["zoë@example.com"]);
+    for message in &got {
+        assert!(
+            message.mail_options.iter().any(|o| o == "SMTPUTF8"),
+            "{:?}",
+            message.mail_options
+        );
+    }
+    let parsed = got[1].parsed();
+    let reply_to = parsed.reply_to().and_then(|a| a.first()).expect("Reply-To");
+    assert_eq!(reply_to.address(), Some("zoë@example.com"));
 }

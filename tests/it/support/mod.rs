@@ -521,6 +521,8 @@ pub struct ServerOptions {
     pub pipelining: bool,
     /// Also offer AUTH XOAUTH2, with the `auth` password as the bearer token.
     pub xoauth2: bool,
+    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
+    pub no_smtputf8: bool,
 }
 
 impl ServerOptions {
@@ -590,6 +592,12 @@ impl ServerOptions {
         self
     }
 
+    /// Do not offer SMTPUTF8.
+    pub fn without_smtputf8(mut self) -> Self {
+        self.no_smtputf8 = true;
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -646,6 +654,9 @@ impl ServerOptions {
         }
         if self.xoauth2 {
             args.push("--xoauth2".into());
+        }
+        if self.no_smtputf8 {
+            args.push("--no-smtputf8".into());
         }
         args
     }
