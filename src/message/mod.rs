@@ -3,5 +3,6 @@
 
 pub(crate) mod address;
 pub(crate) mod compose;
+pub(crate) mod qp;
 pub(crate) mod raw;
 pub(crate) mod spec;

@@ -60,7 +60,10 @@ mod tests {
             while i < bytes.len() {
                 if bytes[i] == b'=' {
                     let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                    lines.last_mut().unwrap().push(u8::from_str_radix(hex, 16).unwrap());
+                    lines
+                        .last_mut()
+                        .unwrap()
+                        .push(u8::from_str_radix(hex, 16).unwrap());
                     i += 3;
                 } else {
                     lines.last_mut().unwrap().push(bytes[i]);

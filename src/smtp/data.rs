@@ -56,7 +56,7 @@ impl Default for Stuffer {
 
 impl Stuffer {
     /// Appends `chunk`, dot-stuffed, to `out`; fails on the first illegal byte.
-    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Violation> {
+    pub(crate) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Violation> {
         out.reserve(chunk.len() + chunk.len() / 256 + 8);
         let mut start = 0;
         for (i, &b) in chunk.iter().enumerate() {
@@ -98,7 +98,7 @@ impl Stuffer {
 
     /// Appends the end of data: CRLF "." CRLF, or only "." CRLF when the data already
     /// ends with a line break (no empty line is added to the message).
-    pub fn finish(self, out: &mut Vec<u8>) -> Result<(), Violation> {
+    pub(crate) fn finish(self, out: &mut Vec<u8>) -> Result<(), Violation> {
         if self.after_cr {
             return Err(Violation::BareCr { line: self.line });
         }

@@ -22,7 +22,7 @@ pub(crate) enum Stream {
 
 impl Stream {
     /// Connects to the first address of `host:port` that answers within `timeout`.
-    pub fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<Stream> {
+    pub(crate) fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<Stream> {
         let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
         for addr in addrs {
@@ -39,7 +39,7 @@ impl Stream {
 
     /// Starts TLS on a plain stream (implicit TLS right after connecting, or after the
     /// `220` to STARTTLS). The handshake happens on the next read or write.
-    pub fn into_tls(self, config: Arc<ClientConfig>, host: &str) -> io::Result<Stream> {
+    pub(crate) fn into_tls(self, config: Arc<ClientConfig>, host: &str) -> io::Result<Stream> {
         let tcp = match self {
             Stream::Plain(tcp) => tcp,
             tls @ Stream::Tls(_) => return Ok(tls),
@@ -61,12 +61,12 @@ impl Stream {
         }
     }
 
-    pub fn is_encrypted(&self) -> bool {
+    pub(crate) fn is_encrypted(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
 
     /// The server's certificates (DER, leaf first) once the handshake is done.
-    pub fn peer_certificates(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn peer_certificates(&self) -> Vec<Vec<u8>> {
         match self {
             Stream::Plain(_) => Vec::new(),
             Stream::Tls(tls) => tls
@@ -77,17 +77,17 @@ impl Stream {
         }
     }
 
-    pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+    pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.tcp()
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
     }
 
-    pub fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
+    pub(crate) fn set_write_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.tcp()
             .set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
     }
 
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let _ = self.tcp().shutdown(Shutdown::Both);
     }
 }

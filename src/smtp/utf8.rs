@@ -7,6 +7,7 @@
 //!   before MAIL FROM rather than sent as bytes the server never agreed to take.
 
 use crate::error::{Error, Result};
+use crate::message::address::ascii_domain;
 
 /// An envelope address as it goes on the wire, and whether it needs SMTPUTF8.
 pub(crate) fn envelope_address(address: &str) -> Result<(String, bool)> {
@@ -20,14 +21,6 @@ pub(crate) fn envelope_address(address: &str) -> Result<(String, bool)> {
         .map_err(|why| Error::data(format!("invalid domain in the address '{address}': {why}")))?;
     let needs_utf8 = !local.is_ascii();
     Ok((format!("{local}@{domain}"), needs_utf8))
-}
-
-/// `domain` in its ASCII (punycode) form.
-pub(crate) fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
-    if domain.is_ascii() {
-        return Ok(domain.to_owned());
-    }
-    idna::domain_to_ascii(domain).map_err(|e| e.to_string())
 }
 
 /// Headers whose value is a list of addresses.

@@ -33,13 +33,13 @@ const READ_CHUNK: usize = 4096;
 /// One SMTP reply: its code and the text of each line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reply {
-    pub code: u16,
-    pub lines: Vec<String>,
+    pub(crate) code: u16,
+    pub(crate) lines: Vec<String>,
 }
 
 impl Reply {
     /// `"550 5.1.1 no such user"`: the code and the lines joined by spaces.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let joined = self.lines.join(" ");
         if joined.is_empty() {
             self.code.to_string()
@@ -49,7 +49,7 @@ impl Reply {
     }
 
     /// The first digit: 2 (done), 3 (go on), 4 (temporary), 5 (permanent).
-    pub fn class(&self) -> u16 {
+    pub(crate) fn class(&self) -> u16 {
         self.code / 100
     }
 }
@@ -95,7 +95,7 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    pub fn new(stream: Stream) -> Wire {
+    pub(crate) fn new(stream: Stream) -> Wire {
         Wire {
             stream: Some(stream),
             pending: Vec::with_capacity(READ_CHUNK),
@@ -104,7 +104,7 @@ impl Wire {
 
     /// Bytes received after the last complete reply. Right after the `220` to STARTTLS
     /// this must be zero.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.pending.len()
     }
 
@@ -112,12 +112,12 @@ impl Wire {
         self.stream.as_mut().ok_or(WireError::Closed)
     }
 
-    pub fn is_encrypted(&self) -> bool {
+    pub(crate) fn is_encrypted(&self) -> bool {
         self.stream.as_ref().is_some_and(Stream::is_encrypted)
     }
 
     /// The server's certificates, leaf first (empty without TLS).
-    pub fn peer_certificates(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn peer_certificates(&self) -> Vec<Vec<u8>> {
         self.stream
             .as_ref()
             .map(Stream::peer_certificates)
@@ -126,7 +126,7 @@ impl Wire {
 
     /// Starts TLS on the connection; the handshake runs with the next reply's deadline.
     /// The caller has checked that nothing is pending: it would have come in plaintext.
-    pub fn start_tls(&mut self, config: Arc<ClientConfig>, host: &str) -> io::Result<()> {
+    pub(crate) fn start_tls(&mut self, config: Arc<ClientConfig>, host: &str) -> io::Result<()> {
         self.pending.clear();
         let stream = self
             .stream
@@ -137,7 +137,7 @@ impl Wire {
     }
 
     /// Writes `bytes` in one write call, each write bounded by `timeout`.
-    pub fn write_all(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), WireError> {
+    pub(crate) fn write_all(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), WireError> {
         let stream = self.stream()?;
         stream.set_write_timeout(timeout).map_err(WireError::Io)?;
         stream
@@ -150,7 +150,7 @@ impl Wire {
     }
 
     /// Reads one complete reply, which must be finished by `deadline`.
-    pub fn read_reply(&mut self, deadline: Instant) -> Result<Reply, WireError> {
+    pub(crate) fn read_reply(&mut self, deadline: Instant) -> Result<Reply, WireError> {
         let mut code = None;
         let mut lines = Vec::new();
         let mut total = 0usize;
@@ -233,7 +233,7 @@ impl Wire {
     }
 
     /// Closes both directions; errors no longer matter.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         if let Some(stream) = &self.stream {
             stream.shutdown();
         }
