@@ -42,6 +42,8 @@ local_transport = discard:rmail test
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtputf8_enable = $1
 maillog_file = $dir/maillog
+maillog_file_prefixes = $work
+meta_directory = /etc/postfix
 EOF
     cat >"$dir/etc/master.cf" <<EOF
 127.0.0.1:$PORT inet n - n - - smtpd
@@ -63,7 +65,8 @@ scache    unix  - - n - 1 scache
 showq     unix  n - n - - showq
 postlog   unix-dgram n - n - 1 postlogd
 EOF
-    postfix -c "$dir/etc" start >/dev/null 2>&1 || postfix -c "$dir/etc" start
+    # Postfix reports a failed start only to syslog, or to a terminal: give it one.
+    script -qc "postfix -c '$dir/etc' start" /dev/null >"$dir/start.log" 2>&1 || true
     for _ in $(seq 50); do
         (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && return 0
         sleep 0.1
