@@ -227,6 +227,25 @@ fn quit_after_a_failure_waits_only_a_short_grace_period() {
     assert!(has_verb(&server, "QUIT"), "{}", server.log());
 }
 
+#[test]
+fn a_silent_server_costs_one_timeout_not_two() {
+    // No answer to the message data: one timeout_secs, then the connection is closed (no
+    // QUIT into a session that is out of step, and no second timeout waiting for it).
+    let server = RawServer::start(RawOptions::new().reply("DOT", "silent"));
+    let profile = server
+        .profile_toml("t")
+        .replace("timeout_secs = 10", "timeout_secs = 2");
+    let mut cmd = configured(rmail(), &profile, "");
+    cmd.args(["send", "--to", "r@example.com", "-s", "x", "--text", "y"]);
+    let run = cmd.run();
+    run.assert_code(75);
+    assert!(
+        run.elapsed >= Duration::from_secs(2) && run.elapsed < Duration::from_millis(3500),
+        "{run}"
+    );
+    assert_eq!(cmd.outbox_ids().len(), 1);
+}
+
 // ---------------------------------------------------------------------------------------
 // 4. DATA only after 354, AUTH only on 235
 // ---------------------------------------------------------------------------------------
