@@ -1,12 +1,16 @@
 //! `rmail merge`: the plan (every row rendered and checked, nothing open), then the pool
 //! (rows not yet in the journal, over reused sessions), then the summary.
+//!
+//! The data file is read twice, a row at a time: once to check every row (and count what the
+//! journal already has), once to send. Nothing grows with the number of rows but a bit and a
+//! digest prefix per row, so a merge of a million rows fits in a few tens of MB.
 
 use std::path::{Path, PathBuf};
 
-use crate::delivery::merge::data::{Dataset, Row};
+use crate::delivery::merge::data::{DataFile, FailedRows, Row};
 use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
-use crate::delivery::merge::plan::Plan;
+use crate::delivery::merge::plan::{Plan, Refused, Selection};
 use crate::delivery::merge::pool::{Event, Outcome, Pool};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mime::dkim;
@@ -15,9 +19,13 @@ use crate::report::progress::Progress;
 use crate::settings::merge::MergeRequest;
 use crate::template::Template;
 
+/// Failures listed one by one at the end; beyond this they are counted (every failed row
+/// is in the failed-rows file either way).
+const MAX_LISTED_FAILURES: usize = 1000;
+
 pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     let template = Template::load(&request.template)?;
-    let data = Dataset::read(&request.data)?;
+    let data = DataFile::open(&request.data)?;
     let data_dir = request
         .data
         .canonicalize()
@@ -33,65 +41,55 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     let roots = vec![template.dir().to_path_buf(), data_dir];
     let mut plan = Plan::new(
         template,
-        data,
         roots,
         request.default_from.clone(),
         request.redirect.clone(),
         signer,
     );
-    let selected: Vec<usize> = (0..plan.data.rows.len())
-        .filter(|i| match request.shard {
-            Some((k, n)) => i % n == k - 1,
-            None => true,
-        })
-        .collect();
-    let uses = match plan.validate(&selected) {
-        Ok(uses) => uses,
-        Err(invalid) => {
+    let selection = Selection {
+        shard: request.shard,
+        limit: request.limit,
+    };
+    let sending = request.dry_run_dir.is_none();
+    if sending && request.profile.is_none() {
+        return Err(Error::config("no SMTP profile configured"));
+    }
+    let mut journal = if sending {
+        Some(Journal::open(&request.journal)?)
+    } else {
+        None
+    };
+    let checked = match plan.check(&data, selection, journal.as_ref()) {
+        Ok(checked) => checked,
+        Err(Refused::Rows(invalid)) => {
             for line in &invalid.lines {
                 eprintln!("rmail: {line}");
             }
             return Err(invalid.error);
         }
+        Err(Refused::File(error)) => return Err(error),
     };
-    let limit = request.limit.unwrap_or(usize::MAX);
+    // A file every row (or several) attaches is read and encoded once, not once per row.
+    plan.cache_shared(&checked.uses)?;
 
-    if let Some(out_dir) = &request.dry_run_dir {
-        let rows: Vec<usize> = selected.into_iter().take(limit).collect();
-        let count = rows.len();
-        plan.dry_run(&rows, out_dir, &uses)?;
+    let (Some(profile), Some(journal)) = (&request.profile, journal.as_mut()) else {
+        let out_dir = request.dry_run_dir.as_deref().unwrap_or(Path::new("."));
+        let count = plan.dry_run(&data, &checked, selection, out_dir)?;
         return Ok(Report::note(format!(
             "merge: dry run, {count} message(s) written to {}; nothing sent",
             out_dir.display()
         )));
-    }
-    let Some(profile) = &request.profile else {
-        return Err(Error::config("no SMTP profile configured"));
     };
-
-    let mut journal = Journal::open(&request.journal)?;
-    let keys = plan.data.row_keys();
-    let already = selected
-        .iter()
-        .filter(|&&i| journal.contains(&keys[i]))
-        .count();
-    let pending: Vec<usize> = selected
-        .iter()
-        .copied()
-        .filter(|&i| !journal.contains(&keys[i]))
-        .take(limit)
-        .collect();
-    if pending.is_empty() {
+    let already = checked.already;
+    if checked.pending == 0 {
         return Ok(Report::note(format!(
             "merge: 0 sent, 0 failed, {already} already sent (journal {})",
             journal.path().display()
         )));
     }
 
-    // A file every row (or several) attaches is read and encoded once, not once per row.
-    plan.cache_shared(&uses)?;
     let secret = profile.secret()?;
-    let build = |row: usize| plan.build(row);
+    let build = |job: &(Row, String)| plan.build(&job.0);
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
@@ -99,30 +97,36 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         pace: request.rate.map(Pace::new),
         build: &build,
     };
-    let sessions = request.concurrency.clamp(1, pending.len());
-    let total = pending.len();
+    let sessions = request.concurrency.clamp(1, checked.pending);
+    let total = checked.pending;
     let progress = Progress::new(total as u64);
-    let rows = &plan.data.rows;
-    let outcome = pool.send_all(pending, sessions, |event| {
+    let mut failures = Failures::new(&request.failed_rows, &data, &checked);
+    let outcome = pool.send_all(plan.pending(&data, &checked)?, sessions, |event| {
         match event {
-            Event::Sent { row, reply, to } => {
+            Event::Sent {
+                row: (row, key),
+                reply,
+                to,
+            } => {
                 progress.inc();
-                journal.record(&keys[*row], &format!("row {} to {to}", rows[*row].number))?;
+                journal.record(key, &format!("row {} to {to}", row.number))?;
                 if request.verbose {
-                    progress.say(format!(
-                        "merge: {} sent to {to}: {reply}",
-                        rows[*row].describe()
-                    ));
+                    progress.say(format!("merge: {} sent to {to}: {reply}", row.describe()));
                 }
             }
-            Event::Failed { row, error, to } => {
+            Event::Failed {
+                row: (row, _),
+                error,
+                to,
+            } => {
                 progress.inc();
                 if request.verbose {
                     progress.say(format!(
                         "merge: {} to {to} failed: {error}",
-                        rows[*row].describe()
+                        row.describe()
                     ));
                 }
+                failures.push(row, error, to);
             }
             Event::SessionLost(error) if request.verbose => {
                 progress.say(format!("merge: one session fewer: {error}"));
@@ -132,41 +136,89 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         Ok(())
     });
     progress.finish();
-    finish(outcome, &plan.data, &request, &journal, already, total)
+    finish(outcome, failures, &request, journal, already, total)
 }
 
-/// Prints the failures, writes the failed rows, sums up, and picks the exit code.
+/// The rows not accepted: listed at the end (up to [`MAX_LISTED_FAILURES`]) and written to
+/// the failed-rows file as they happen.
+struct Failures<'a> {
+    path: &'a Path,
+    data: &'a DataFile,
+    columns: Vec<String>,
+    file: Option<Result<FailedRows>>,
+    /// (row number, line for the listing, worst kind so far) of the listed failures.
+    listed: Vec<(usize, String)>,
+    count: usize,
+    worst: Option<ErrorKind>,
+}
+
+impl<'a> Failures<'a> {
+    fn new(
+        path: &'a Path,
+        data: &'a DataFile,
+        checked: &crate::delivery::merge::plan::Checked,
+    ) -> Failures<'a> {
+        Failures {
+            path,
+            data,
+            columns: checked.columns.clone(),
+            file: None,
+            listed: Vec::new(),
+            count: 0,
+            worst: None,
+        }
+    }
+
+    fn push(&mut self, row: &Row, error: &Error, to: &str) {
+        self.count += 1;
+        self.worst = self.worst.into_iter().chain([error.kind()]).max_by_key(|k| k.severity());
+        if self.listed.len() < MAX_LISTED_FAILURES {
+            let to = if to.is_empty() {
+                String::new()
+            } else {
+                format!(" to {to}")
+            };
+            self.listed
+                .push((row.number, format!("{}{to}: {error}", row.describe())));
+        }
+        let (path, format, columns) = (self.path, self.data.format, &self.columns);
+        let file = self
+            .file
+            .get_or_insert_with(|| FailedRows::create(path, format, columns));
+        if let Ok(out) = file
+            && let Err(err) = out.push(row)
+        {
+            self.file = Some(Err(err));
+        }
+    }
+}
+
+/// Prints the failures, closes the failed-rows file, sums up, and picks the exit code.
 fn finish(
     mut outcome: Outcome,
-    data: &Dataset,
+    mut failures: Failures<'_>,
     request: &MergeRequest,
     journal: &Journal,
     already: usize,
     pending: usize,
 ) -> Result<Report> {
-    outcome.failures.sort_by_key(|(row, _, _)| *row);
-    for (row, error, to) in &outcome.failures {
-        let row = &data.rows[*row];
-        let to = if to.is_empty() {
-            String::new()
-        } else {
-            format!(" to {to}")
-        };
-        eprintln!("rmail: {}{to}: {error}", row.describe());
+    failures.listed.sort_by_key(|(number, _)| *number);
+    for (_, line) in &failures.listed {
+        eprintln!("rmail: {line}");
+    }
+    if failures.count > failures.listed.len() {
+        eprintln!(
+            "rmail: … and {} more failed row(s)",
+            failures.count - failures.listed.len()
+        );
     }
     let failed_file = &request.failed_rows;
-    if !outcome.failures.is_empty() {
-        let rows: Vec<&Row> = outcome
-            .failures
-            .iter()
-            .map(|(row, _, _)| &data.rows[*row])
-            .collect();
-        match data.write_rows(failed_file, &rows) {
-            Ok(()) => eprintln!("rmail: the failed rows are in {}", failed_file.display()),
-            Err(err) => eprintln!("rmail: {err}"),
-        }
+    match failures.file.take().map(|file| file.and_then(FailedRows::finish)) {
+        Some(Ok(())) => eprintln!("rmail: the failed rows are in {}", failed_file.display()),
+        Some(Err(err)) => eprintln!("rmail: {err}"),
+        None => {}
     }
-    let failed = outcome.failures.len();
+    let failed = outcome.failed;
     let not_sent = pending.saturating_sub(outcome.sent + failed);
     if not_sent > 0 && outcome.fatal.is_none() {
         // Every session lost its connection while rows were left.
@@ -184,10 +236,9 @@ fn finish(
         journal.path().display()
     );
 
-    let worst = outcome
-        .failures
-        .iter()
-        .map(|(_, e, _)| e.kind())
+    let worst = failures
+        .worst
+        .into_iter()
         .chain(outcome.fatal.as_ref().map(Error::kind))
         .max_by_key(|k| k.severity());
     let Some(worst) = worst else {

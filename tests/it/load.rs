@@ -158,3 +158,91 @@ fn merge_of_fifty_with_a_shared_attachment_counts_exactly() {
     assert_eq!(sink.wait_for(50), 50);
     assert!(Path::new(&t.join("people.csv.journal")).exists());
 }
+
+/// Peak resident memory of a run under `/usr/bin/time -v`, in kB.
+fn max_rss_kb(run: &crate::support::Run) -> u64 {
+    run.stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no RSS from /usr/bin/time -v:\n{run}"))
+}
+
+/// `rmail merge … --dry-run --limit 1` under `/usr/bin/time -v`: every row is checked,
+/// one message written. Returns the run.
+fn checked_merge(dir: &Path, data: &Path) -> crate::support::Run {
+    let mut r = crate::support::Rmail::new("/usr/bin/time");
+    r.arg("-v")
+        .arg(crate::support::rmail_bin())
+        .arg("merge")
+        .arg(dir.join("note.txt"))
+        .arg("--data")
+        .arg(data)
+        .args(["--dry-run", "--limit", "1", "--out-dir"])
+        .arg(dir.join("out"))
+        .timeout(Duration::from_secs(120));
+    r.run()
+}
+
+#[test]
+fn checking_every_row_takes_the_same_memory_at_2000_and_20000_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    std::fs::write(
+        t.join("note.txt"),
+        "+++\nto = \"{{ name }} <{{ email }}>\"\nfrom = \"bench@example.com\"\n\
+         subject = \"Your code, {{ name }}\"\n+++\nDear {{ name }},\n\nyour code is {{ code }}, \
+         and this line is here so that a rendered message is not tiny: {{ code }} {{ name }}.\n",
+    )
+    .unwrap();
+    let mut rss = Vec::new();
+    for rows in [2_000, 20_000] {
+        let mut csv = String::from("name,email,code\n");
+        for i in 0..rows {
+            csv += &format!("Person {i},p{i}@example.com,C{i:07}\n");
+        }
+        let data = t.join(format!("people-{rows}.csv"));
+        std::fs::write(&data, csv).unwrap();
+        let run = checked_merge(t, &data);
+        run.assert_success();
+        assert!(run.stderr.contains("1 message(s) written"), "{run}");
+        rss.push(max_rss_kb(&run));
+    }
+    // Rows are streamed and no rendered message is kept: ten times the rows, the same memory
+    // (before, every rendered row was kept until the end: about 3x here).
+    assert!(
+        rss[1] * 10 <= rss[0] * 15,
+        "peak RSS {} kB at 2,000 rows, {} kB at 20,000",
+        rss[0],
+        rss[1]
+    );
+}
+
+#[test]
+fn a_gigabyte_sparse_csv_is_refused_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    std::fs::write(
+        t.join("note.txt"),
+        "+++\nto = \"{{ email }}\"\nfrom = \"bench@example.com\"\nsubject = \"x\"\n+++\nhi\n",
+    )
+    .unwrap();
+    let data = t.join("sparse.csv");
+    let file = std::fs::File::create(&data).unwrap();
+    std::io::Write::write_all(&mut &file, b"name,email\nAnn,").unwrap();
+    // A hole: reads as 1 GiB of NUL bytes, costs no disk.
+    file.set_len(1 << 30).unwrap();
+    drop(file);
+    let run = checked_merge(t, &data);
+    run.assert_code(65);
+    assert!(
+        run.stderr.contains("line 2") && run.stderr.contains("longer than 1 MiB"),
+        "{run}"
+    );
+    let rss = max_rss_kb(&run);
+    assert!(rss < 64 * 1024, "peak RSS {rss} kB for a 1 GiB sparse CSV");
+    assert!(!t.join("out").exists() || std::fs::read_dir(t.join("out")).unwrap().count() == 0);
+}

@@ -1,11 +1,13 @@
 //! The second half of a merge: rows sent over `concurrency` reused SMTP sessions (plain
-//! threads; the work is blocking I/O), paced to the rate cap. The pool knows rows only by
-//! index: the caller builds each message, and hears of each outcome as it happens (to
-//! journal an accepted row at once, so that a re-run never sends it again).
+//! threads; the work is blocking I/O), paced to the rate cap. The pool knows nothing of
+//! rows: jobs come from an iterator (the data file's second pass, read on a thread of its
+//! own a few jobs ahead of the sessions, so memory stays flat however many rows there are),
+//! the caller builds each message, and hears of each outcome as it happens (to journal an
+//! accepted row at once, so that a re-run never sends it again).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::config::profile::Profile;
@@ -18,19 +20,22 @@ use crate::smtp::session::{ConnectOptions, Session};
 /// How long a connection may sit unused before the next message gets a new one.
 const IDLE_LIMIT: Duration = Duration::from_secs(20);
 
-/// Builds the message of a row (by index): its envelope and bytes.
-pub(crate) type Build<'a> = dyn Fn(usize) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
+/// Jobs read ahead of the sessions, per session.
+const READ_AHEAD: usize = 8;
 
-/// What happened to one row, as it happens.
+/// Builds the message of a job: its envelope and bytes.
+pub(crate) type Build<'a, J> = dyn Fn(&J) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
+
+/// What happened to one job, as it happens.
 #[derive(Debug)]
-pub(crate) enum Event {
+pub(crate) enum Event<J> {
     Sent {
-        row: usize,
+        row: J,
         reply: String,
         to: String,
     },
     Failed {
-        row: usize,
+        row: J,
         error: Error,
         to: String,
     },
@@ -41,46 +46,137 @@ pub(crate) enum Event {
 }
 
 /// The sessions of one merge.
-pub(crate) struct Pool<'a> {
+pub(crate) struct Pool<'a, J> {
     pub(crate) profile: &'a Profile,
     pub(crate) secret: Option<&'a Secret>,
     pub(crate) verbose: bool,
     pub(crate) pace: Option<Pace>,
-    pub(crate) build: &'a Build<'a>,
+    pub(crate) build: &'a Build<'a, J>,
 }
 
-/// What the pool did, for the summary and the exit code.
+/// What the pool did, for the summary and the exit code (the failures themselves went to
+/// the caller as events).
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub(crate) sent: usize,
-    /// (row, error, recipients) of every row not accepted.
-    pub(crate) failures: Vec<(usize, Error, String)>,
+    pub(crate) failed: usize,
     pub(crate) fatal: Option<Error>,
 }
 
+/// Jobs between the reading thread and the sessions: bounded, so reading stays a few jobs
+/// ahead; closed when the merge stops.
+struct Queue<J> {
+    state: Mutex<QueueState<J>>,
+    changed: Condvar,
+    capacity: usize,
+}
+
+struct QueueState<J> {
+    jobs: VecDeque<J>,
+    /// No more jobs will be pushed.
+    finished: bool,
+    /// The merge stopped: nobody takes jobs any more.
+    closed: bool,
+}
+
+impl<J> Queue<J> {
+    fn new(capacity: usize) -> Queue<J> {
+        Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                finished: false,
+                closed: false,
+            }),
+            changed: Condvar::new(),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<J>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'g>(
+        &self,
+        guard: std::sync::MutexGuard<'g, QueueState<J>>,
+    ) -> std::sync::MutexGuard<'g, QueueState<J>> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a job, waiting while the queue is full; false once the merge stopped.
+    fn push(&self, job: J) -> bool {
+        let mut state = self.lock();
+        while state.jobs.len() >= self.capacity && !state.closed {
+            state = self.wait(state);
+        }
+        if state.closed {
+            return false;
+        }
+        state.jobs.push_back(job);
+        self.changed.notify_all();
+        true
+    }
+
+    /// Puts back a job that was not attempted, first in line.
+    fn push_front(&self, job: J) {
+        let mut state = self.lock();
+        state.jobs.push_front(job);
+        self.changed.notify_all();
+    }
+
+    /// The next job, waiting for the reader; `None` when there are no more or the merge
+    /// stopped.
+    fn pop(&self) -> Option<J> {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return None;
+            }
+            if let Some(job) = state.jobs.pop_front() {
+                self.changed.notify_all();
+                return Some(job);
+            }
+            if state.finished {
+                return None;
+            }
+            state = self.wait(state);
+        }
+    }
+
+    fn finish(&self) {
+        self.lock().finished = true;
+        self.changed.notify_all();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+}
+
 /// The state the worker threads share.
-struct Shared<'p, 'a> {
-    pool: &'p Pool<'a>,
-    /// Row indices still to send.
-    queue: Mutex<VecDeque<usize>>,
+struct Shared<'p, 'a, J> {
+    pool: &'p Pool<'a, J>,
+    queue: Queue<J>,
     stop: AtomicBool,
     /// Workers still running: the last one to lose its connection ends the merge.
     alive: AtomicUsize,
 }
 
-impl Pool<'_> {
-    /// Sends `rows` over `sessions` parallel sessions. `on_event` runs on this thread for
-    /// every outcome; an error from it (the journal cannot be written) stops the merge
-    /// before the next row and is reported as fatal.
+impl<J: Send> Pool<'_, J> {
+    /// Sends every job of `jobs` over `sessions` parallel sessions. `on_event` runs on this
+    /// thread for every outcome; an error from it (the journal cannot be written) stops the
+    /// merge before the next row and is reported as fatal, and so does an error from `jobs`
+    /// (the data file cannot be read).
     pub(crate) fn send_all(
         &self,
-        rows: Vec<usize>,
+        jobs: impl Iterator<Item = Result<J>> + Send,
         sessions: usize,
-        mut on_event: impl FnMut(&Event) -> Result<()>,
+        mut on_event: impl FnMut(&Event<J>) -> Result<()>,
     ) -> Outcome {
         let shared = Shared {
             pool: self,
-            queue: Mutex::new(rows.into()),
+            queue: Queue::new(READ_AHEAD * sessions),
             stop: AtomicBool::new(false),
             alive: AtomicUsize::new(sessions),
         };
@@ -92,15 +188,33 @@ impl Pool<'_> {
                 let shared = &shared;
                 scope.spawn(move || shared.worker(tx));
             }
-            drop(tx);
+            let reader_tx = tx;
+            let shared = &shared;
+            scope.spawn(move || {
+                for job in jobs {
+                    match job {
+                        Ok(job) => {
+                            if !shared.queue.push(job) {
+                                break;
+                            }
+                        }
+                        Err(error) => {
+                            shared.halt();
+                            let _ = reader_tx.send(Event::Fatal(error));
+                            break;
+                        }
+                    }
+                }
+                shared.queue.finish();
+            });
             for event in rx {
                 if let Err(err) = on_event(&event) {
-                    shared.stop.store(true, Ordering::SeqCst);
+                    shared.halt();
                     outcome.fatal.get_or_insert(err);
                 }
                 match event {
                     Event::Sent { .. } => outcome.sent += 1,
-                    Event::Failed { row, error, to } => outcome.failures.push((row, error, to)),
+                    Event::Failed { .. } => outcome.failed += 1,
                     Event::Fatal(error) => {
                         outcome.fatal.get_or_insert(error);
                     }
@@ -112,24 +226,27 @@ impl Pool<'_> {
     }
 }
 
-impl Shared<'_, '_> {
-    fn next_row(&self) -> Option<usize> {
+impl<J> Shared<'_, '_, J> {
+    /// Stops the merge: no session takes another job, the reader stops reading.
+    fn halt(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.queue.close();
+    }
+
+    fn next_row(&self) -> Option<J> {
         if self.stop.load(Ordering::SeqCst) {
             return None;
         }
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+        self.queue.pop()
     }
 
     /// One SMTP session: takes rows off the queue until it is empty, reconnecting when the
     /// connection breaks.
-    fn worker(&self, tx: mpsc::Sender<Event>) {
+    fn worker(&self, tx: mpsc::Sender<Event<J>>) {
         let mut session: Option<Session> = None;
         let mut last_used = Instant::now();
         while let Some(row) = self.next_row() {
-            let (envelope, bytes) = match (self.pool.build)(row) {
+            let (envelope, bytes) = match (self.pool.build)(&row) {
                 Ok(message) => message,
                 Err(error) => {
                     let _ = tx.send(Event::Failed {
@@ -166,7 +283,7 @@ impl Shared<'_, '_> {
                         let last = self.alive.fetch_sub(1, Ordering::SeqCst) == 1;
                         let fatal = matches!(error.kind(), ErrorKind::Auth | ErrorKind::Config);
                         if last || fatal {
-                            self.stop.store(true, Ordering::SeqCst);
+                            self.halt();
                             let _ = tx.send(Event::Fatal(error));
                         } else {
                             let _ = tx.send(Event::SessionLost(error));
@@ -193,24 +310,24 @@ impl Shared<'_, '_> {
                         current.quit();
                     }
                     if error.kind() == ErrorKind::Auth {
-                        self.stop.store(true, Ordering::SeqCst);
+                        self.halt();
                     }
                     let _ = tx.send(Event::Failed { row, error, to });
                 }
             }
         }
-        self.alive.fetch_sub(1, Ordering::SeqCst);
+        if self.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // The last session: whatever the reader still has cannot be sent now.
+            self.queue.close();
+        }
         if let Some(session) = session {
             session.quit();
         }
     }
 
     /// Puts a row back at the front of the queue (it was not attempted).
-    fn requeue(&self, row: usize) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_front(row);
+    fn requeue(&self, row: J) {
+        self.queue.push_front(row);
     }
 
     fn open(&self) -> Result<Session> {
