@@ -121,10 +121,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             } => {
                 progress.inc();
                 if request.verbose {
-                    progress.say(format!(
-                        "merge: {} to {to} failed: {error}",
-                        row.describe()
-                    ));
+                    progress.say(format!("merge: {} to {to} failed: {error}", row.describe()));
                 }
                 failures.push(row, error, to);
             }
@@ -171,7 +168,11 @@ impl<'a> Failures<'a> {
 
     fn push(&mut self, row: &Row, error: &Error, to: &str) {
         self.count += 1;
-        self.worst = self.worst.into_iter().chain([error.kind()]).max_by_key(|k| k.severity());
+        self.worst = self
+            .worst
+            .into_iter()
+            .chain([error.kind()])
+            .max_by_key(|k| k.severity());
         if self.listed.len() < MAX_LISTED_FAILURES {
             let to = if to.is_empty() {
                 String::new()
@@ -213,7 +214,11 @@ fn finish(
         );
     }
     let failed_file = &request.failed_rows;
-    match failures.file.take().map(|file| file.and_then(FailedRows::finish)) {
+    match failures
+        .file
+        .take()
+        .map(|file| file.and_then(FailedRows::finish))
+    {
         Some(Ok(())) => eprintln!("rmail: the failed rows are in {}", failed_file.display()),
         Some(Err(err)) => eprintln!("rmail: {err}"),
         None => {}

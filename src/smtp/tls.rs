@@ -43,8 +43,9 @@ pub(crate) fn client_config(
         .map_err(|e| Error::config(format!("profile '{profile_name}': cannot set up TLS: {e}")))?;
 
     let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
+    if !options.accept_any_certificate {
+        roots.add_parsable_certificates(system_roots());
+    }
     if let Some((path, pem)) = ca_pem {
         let certs = CertificateDer::pem_slice_iter(pem)
             .collect::<std::result::Result<Vec<_>, _>>()
@@ -75,6 +76,37 @@ pub(crate) fn client_config(
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(Arc::new(config))
+}
+
+/// The system's bundle files: Debian and Ubuntu, Fedora and RHEL, openSUSE, older Fedora,
+/// Alpine and the BSDs (the places OpenSSL distributions put theirs).
+const BUNDLES: [&str; 5] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The system trust store. rustls-native-certs reads the bundle file and then every file of
+/// the certificate folder, which on Debian holds the same roots again one per file: twice
+/// the PEM decoding, 300 more file lookups, and most of what TLS adds to a one-off send.
+/// The bundle alone is the same set of roots; `SSL_CERT_FILE` / `SSL_CERT_DIR`, or a system
+/// without a bundle, still go through rustls-native-certs.
+fn system_roots() -> Vec<CertificateDer<'static>> {
+    let from_env = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some());
+    let bundle = BUNDLES
+        .iter()
+        .map(std::path::Path::new)
+        .find(|path| path.is_file());
+    match bundle {
+        Some(bundle) if !from_env => {
+            rustls_native_certs::load_certs_from_paths(Some(bundle), None).certs
+        }
+        _ => rustls_native_certs::load_native_certs().certs,
+    }
 }
 
 /// Accepts any certificate chain, but still checks that the server holds the key of the

@@ -517,7 +517,9 @@ impl<R: Read> Rows<R> {
         let path = &self.path;
         loop {
             let line_no = window.current_line();
-            let Some(bytes) = window.read_line().map_err(|e| read_error(path, line_no, &e))?
+            let Some(bytes) = window
+                .read_line()
+                .map_err(|e| read_error(path, line_no, &e))?
             else {
                 return Ok(None);
             };
@@ -659,7 +661,11 @@ impl<R: Read> Window<R> {
             }
         }
         let from = (self.offset - self.start) as usize;
-        Ok(self.kept.range(from..from + self.pending().min(n)).copied().collect())
+        Ok(self
+            .kept
+            .range(from..from + self.pending().min(n))
+            .copied()
+            .collect())
     }
 
     fn skip(&mut self, n: usize) {
@@ -692,7 +698,9 @@ impl<R: Read> Window<R> {
 
     /// The 1-based line of a kept offset.
     fn line_at(&self, offset: u64) -> u64 {
-        let end = offset.saturating_sub(self.start).min(self.kept.len() as u64) as usize;
+        let end = offset
+            .saturating_sub(self.start)
+            .min(self.kept.len() as u64) as usize;
         self.lines_before + self.kept.range(..end).filter(|&&b| b == b'\n').count() as u64 + 1
     }
 
@@ -703,7 +711,9 @@ impl<R: Read> Window<R> {
 
     /// Drops the kept bytes before `offset` (a new row starts there).
     fn forget_before(&mut self, offset: u64) {
-        let n = offset.saturating_sub(self.start).min(self.kept.len() as u64) as usize;
+        let n = offset
+            .saturating_sub(self.start)
+            .min(self.kept.len() as u64) as usize;
         self.lines_before += self.kept.range(..n).filter(|&&b| b == b'\n').count() as u64;
         self.kept.drain(..n);
         self.start += n as u64;
@@ -859,13 +869,12 @@ mod tests {
 
     #[test]
     fn csv_line_numbers_count_quoted_newlines_and_crlf() {
-        let d = parse(
-            Format::Csv,
-            "a,b\r\n1,\"two\nlines\"\r\n\r\n\r\n3,4\r\n5,6",
-        )
-        .unwrap();
+        let d = parse(Format::Csv, "a,b\r\n1,\"two\nlines\"\r\n\r\n\r\n3,4\r\n5,6").unwrap();
         let lines: Vec<String> = d.rows.iter().map(Row::describe).collect();
-        assert_eq!(lines, ["row 1 (line 2)", "row 2 (line 6)", "row 3 (line 7)"]);
+        assert_eq!(
+            lines,
+            ["row 1 (line 2)", "row 2 (line 6)", "row 3 (line 7)"]
+        );
     }
 
     #[test]
@@ -898,7 +907,10 @@ mod tests {
             text.resize(text.len() + MAX_ROW_BYTES + 200_000, b'x');
             let err = Dataset::parse(Path::new("d"), format, &text).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Data, "{format:?}");
-            assert!(err.message().contains("longer than 1 MiB"), "{format:?}: {err}");
+            assert!(
+                err.message().contains("longer than 1 MiB"),
+                "{format:?}: {err}"
+            );
         }
     }
 
