@@ -10,6 +10,7 @@ mod faults;
 mod harness;
 mod load;
 mod merge;
+mod oauth;
 mod packaging;
 mod queue;
 mod send;
