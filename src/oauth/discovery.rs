@@ -7,15 +7,15 @@ use crate::error::{Error, Result};
 
 /// The endpoints one flow needs, checked against the https rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    pub auth_url: Option<String>,
-    pub token_url: String,
-    pub device_url: Option<String>,
+pub(crate) struct Endpoints {
+    pub(crate) auth_url: Option<String>,
+    pub(crate) token_url: String,
+    pub(crate) device_url: Option<String>,
 }
 
 /// Resolves the endpoints needed, asking the issuer for missing ones: for `login`, those
 /// of `settings.flow`; otherwise (refresh, client credentials) the token endpoint alone.
-pub fn endpoints(settings: &OAuthSettings, http: &Http, login: bool) -> Result<Endpoints> {
+pub(crate) fn endpoints(settings: &OAuthSettings, http: &Http, login: bool) -> Result<Endpoints> {
     let needs_auth = login && settings.flow == Flow::AuthCode;
     let needs_device = login && settings.flow == Flow::Device;
     let mut auth_url = settings.auth_url.clone();

@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// What the person must see or do during `rmail login`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prompt {
+pub(crate) enum Prompt {
     /// The browser was asked to open this authorization URL.
     BrowserOpened { url: String },
     /// Open this authorization URL yourself (`--no-browser`, or no browser could be started).
@@ -39,15 +39,15 @@ pub enum Prompt {
 
 /// How `rmail login` runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginOptions {
+pub(crate) struct LoginOptions {
     /// Print the authorization URL instead of starting a browser.
-    pub no_browser: bool,
+    pub(crate) no_browser: bool,
     /// How long to wait for the person to finish signing in.
-    pub wait: Duration,
+    pub(crate) wait: Duration,
 }
 
 /// Runs the profile's interactive flow and returns the first tokens.
-pub fn login(
+pub(crate) fn login(
     settings: &OAuthSettings,
     http: &Http,
     endpoints: &Endpoints,
@@ -67,7 +67,10 @@ fn client(settings: &OAuthSettings, endpoints: &Endpoints) -> Result<TokenClient
     let client =
         BasicClient::new(ClientId::new(settings.client_id.clone())).set_token_uri(token_url);
     Ok(match &settings.client_secret {
-        Some(secret) => client.set_client_secret(ClientSecret::new(secret.expose().to_owned())),
+        Some(source) => {
+            let secret = source.fetch(&settings.profile)?;
+            client.set_client_secret(ClientSecret::new(secret.expose().to_owned()))
+        }
         None => client,
     })
 }
@@ -185,7 +188,7 @@ fn device(
 }
 
 /// Client credentials: an app-only token, no person involved.
-pub fn client_credentials(
+pub(crate) fn client_credentials(
     settings: &OAuthSettings,
     http: &Http,
     endpoints: &Endpoints,
@@ -193,7 +196,7 @@ pub fn client_credentials(
     if settings.client_secret.is_none() {
         return Err(Error::config(format!(
             "profile {}: flow = \"client-credentials\" needs oauth.client_secret \
-             (or client_secret_env / client_secret_command)",
+             (or oauth.client_secret_env)",
             settings.profile
         )));
     }
@@ -207,7 +210,7 @@ pub fn client_credentials(
 
 /// Trades the refresh token for a new access token; a rotated refresh token replaces the
 /// old one, an unrotated one is kept.
-pub fn refresh(
+pub(crate) fn refresh(
     settings: &OAuthSettings,
     http: &Http,
     endpoints: &Endpoints,
@@ -247,7 +250,7 @@ fn stored(
 }
 
 /// `run rmail login -p NAME again`, the fix for every refused grant.
-pub fn login_again(settings: &OAuthSettings) -> String {
+pub(crate) fn login_again(settings: &OAuthSettings) -> String {
     format!("run `rmail login -p {}` again", settings.profile)
 }
 

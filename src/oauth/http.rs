@@ -14,13 +14,13 @@ use crate::error::{Error, ErrorKind, Result};
 const MAX_BODY: u64 = 1024 * 1024;
 
 /// A blocking HTTPS client for token, device and discovery endpoints.
-pub struct Http {
+pub(crate) struct Http {
     agent: ureq::Agent,
 }
 
 impl Http {
     /// A client whose requests each take at most `timeout`.
-    pub fn new(timeout: Duration) -> Http {
+    pub(crate) fn new(timeout: Duration) -> Http {
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(system_roots())
             .build();
@@ -39,7 +39,7 @@ impl Http {
     }
 
     /// GETs a JSON document (the discovery document).
-    pub fn get_json(&self, url: &str) -> Result<serde_json::Value> {
+    pub(crate) fn get_json(&self, url: &str) -> Result<serde_json::Value> {
         let parsed = check_endpoint("issuer", url)?;
         let mut response = self
             .agent
@@ -66,7 +66,7 @@ impl Http {
 
 /// A failure to reach the provider, as oauth2 reports it.
 #[derive(Debug)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The endpoint is not `https://` (nor loopback `http://`).
     Insecure(String),
     Transport(ureq::Error),
@@ -103,7 +103,7 @@ impl oauth2::SyncHttpClient for Http {
 
 /// Parses an endpoint URL and applies the https rule: `https://` anywhere; `http://` only to
 /// 127.0.0.0/8 or ::1, since anything else would send codes and tokens in clear text.
-pub fn check_endpoint(what: &str, url: &str) -> Result<Url> {
+pub(crate) fn check_endpoint(what: &str, url: &str) -> Result<Url> {
     let parsed =
         Url::parse(url).map_err(|e| Error::config(format!("{what} {url:?} is not a URL: {e}")))?;
     match parsed.scheme() {
@@ -127,7 +127,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// The provider could not be reached: worth retrying later, like an SMTP server that is down.
-pub fn unreachable_provider(url: &str, err: &HttpError) -> Error {
+pub(crate) fn unreachable_provider(url: &str, err: &HttpError) -> Error {
     match err {
         HttpError::Insecure(message) => Error::config(message.clone()),
         HttpError::Transport(e) => Error::new(

@@ -17,14 +17,14 @@ const MAX_REQUEST: usize = 16 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound loopback port waiting for the redirect.
-pub struct Listener {
+pub(crate) struct Listener {
     listener: TcpListener,
     port: u16,
 }
 
 impl Listener {
     /// Binds 127.0.0.1 on a free port.
-    pub fn bind() -> Result<Listener> {
+    pub(crate) fn bind() -> Result<Listener> {
         let fail = |e: std::io::Error| {
             Error::new(
                 ErrorKind::Unavailable,
@@ -38,13 +38,13 @@ impl Listener {
     }
 
     /// The redirect URI to register in the authorization request.
-    pub fn redirect_uri(&self) -> String {
+    pub(crate) fn redirect_uri(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
     /// Waits up to `timeout` for the redirect to `/` and returns its authorization code.
     /// Requests for other paths (a browser's favicon) get 404 and the wait goes on.
-    pub fn wait_for_code(&self, state: &str, timeout: Duration) -> Result<String> {
+    pub(crate) fn wait_for_code(&self, state: &str, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             match self.listener.accept() {

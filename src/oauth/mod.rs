@@ -18,16 +18,20 @@ mod store;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use flow::{LoginOptions, Prompt};
-pub use source::{TokenInfo, access_token, login, token_info};
+use crate::config::secret::Secret;
+use crate::error::{Error, Result};
+
+pub(crate) use flow::{LoginOptions, Prompt};
+pub(crate) use http::check_endpoint;
+pub(crate) use source::{access_token, login, token_info};
 
 /// How long before its expiry an access token is replaced. Exchange Online refuses tokens
 /// about ten minutes before they expire, so ten minutes is the default.
-pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(600);
 
 /// Which OAuth 2.0 grant obtains the tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// Authorization code with PKCE and a loopback redirect on 127.0.0.1 (RFC 8252): a
     /// browser on this machine.
     AuthCode,
@@ -39,7 +43,7 @@ pub enum Flow {
 
 impl Flow {
     /// The name used in the config file.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Flow::AuthCode => "auth-code",
             Flow::Device => "device",
@@ -48,42 +52,60 @@ impl Flow {
     }
 }
 
-/// A profile's resolved OAuth settings (its `oauth` table merged with the provider preset).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OAuthSettings {
-    /// The profile these tokens belong to: names the token file and the hints.
-    pub profile: String,
-    pub client_id: String,
-    /// Confidential clients only (client credentials needs one; Google's "desktop" clients
-    /// have one that is not really secret).
-    pub client_secret: Option<crate::profile::Secret>,
-    pub flow: Flow,
-    pub scopes: Vec<String>,
-    /// Authorization endpoint (auth-code).
-    pub auth_url: Option<String>,
-    /// Token endpoint (every flow).
-    pub token_url: Option<String>,
-    /// Device authorization endpoint (device).
-    pub device_url: Option<String>,
-    /// OpenID issuer whose discovery document fills the endpoints not given.
-    pub issuer: Option<String>,
-    /// Extra authorization-request parameters a provider needs (Google: `access_type=offline`).
-    pub auth_params: Vec<(String, String)>,
-    /// Replace the access token when less than this much validity remains.
-    pub refresh_before: Duration,
-    /// Where the token file lives: `$XDG_STATE_HOME/rmail/tokens`.
-    pub token_dir: PathBuf,
-    /// Bound on each HTTP request to the provider.
-    pub timeout: Duration,
+/// Where the client secret comes from; read only when a token request needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientSecret {
+    /// `client_secret` in the config file.
+    Plain(Secret),
+    /// `client_secret_env`: this environment variable.
+    Env(String),
 }
 
-/// Seconds since the Unix epoch.
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+impl ClientSecret {
+    /// The secret, or a config error naming the unset variable.
+    pub(crate) fn fetch(&self, profile: &str) -> Result<Secret> {
+        match self {
+            ClientSecret::Plain(secret) => Ok(secret.clone()),
+            ClientSecret::Env(var) => match std::env::var(var) {
+                Ok(value) if !value.is_empty() => Ok(Secret::new(value)),
+                _ => Err(Error::config(format!(
+                    "profile '{profile}': oauth.client_secret_env names ${var}, which is not set"
+                ))),
+            },
+        }
+    }
 }
+
+/// A profile's resolved OAuth settings (its `oauth` table merged with the provider preset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OAuthSettings {
+    /// The profile these tokens belong to: names the token file and the hints.
+    pub(crate) profile: String,
+    pub(crate) client_id: String,
+    /// Confidential clients only (client credentials needs one; Google's "desktop" clients
+    /// have one that is not really secret).
+    pub(crate) client_secret: Option<ClientSecret>,
+    pub(crate) flow: Flow,
+    pub(crate) scopes: Vec<String>,
+    /// Authorization endpoint (auth-code).
+    pub(crate) auth_url: Option<String>,
+    /// Token endpoint (every flow).
+    pub(crate) token_url: Option<String>,
+    /// Device authorization endpoint (device).
+    pub(crate) device_url: Option<String>,
+    /// OpenID issuer whose discovery document fills the endpoints not given.
+    pub(crate) issuer: Option<String>,
+    /// Extra authorization-request parameters a provider needs (Google: `access_type=offline`).
+    pub(crate) auth_params: Vec<(String, String)>,
+    /// Replace the access token when less than this much validity remains.
+    pub(crate) refresh_before: Duration,
+    /// Where the token file lives: `$XDG_STATE_HOME/rmail/tokens`.
+    pub(crate) token_dir: PathBuf,
+    /// Bound on each HTTP request to the provider.
+    pub(crate) timeout: Duration,
+}
+
+use crate::time::now;
 
 /// A server-supplied string made safe for one line of a terminal: control characters
 /// (escape sequences, line breaks) dropped, at most 300 characters.

@@ -8,8 +8,8 @@ use super::flow::{self, LoginOptions, Prompt, login_again};
 use super::http::Http;
 use super::store::{StoredTokens, TokenStore};
 use super::{Flow, OAuthSettings, now};
+use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind, Result};
-use crate::profile::Secret;
 
 /// How long an access token is taken to live when the server did not say (`expires_in`
 /// is only RECOMMENDED by RFC 6749).
@@ -17,12 +17,12 @@ const ASSUMED_LIFETIME: u64 = 3600;
 
 /// What `rmail login` and `rmail check` may show about the stored tokens: never a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenInfo {
+pub(crate) struct TokenInfo {
     /// Unix time the access token expires, if known.
-    pub expires_at: Option<u64>,
-    pub scopes: Vec<String>,
+    pub(crate) expires_at: Option<u64>,
+    pub(crate) scopes: Vec<String>,
     /// Whether a refresh token is kept (so the access token renews itself).
-    pub refreshable: bool,
+    pub(crate) refreshable: bool,
 }
 
 impl From<&StoredTokens> for TokenInfo {
@@ -38,7 +38,7 @@ impl From<&StoredTokens> for TokenInfo {
 /// A valid access token for the profile: stored, refreshed, or (client credentials)
 /// fetched. Errors: no tokens yet / refused grant → [`ErrorKind::Auth`] with the
 /// `rmail login -p NAME` hint; provider unreachable → [`ErrorKind::Temporary`].
-pub fn access_token(settings: &OAuthSettings) -> Result<Secret> {
+pub(crate) fn access_token(settings: &OAuthSettings) -> Result<Secret> {
     let store = TokenStore::new(&settings.token_dir, &settings.profile)?;
     if let Some(tokens) = store.load()?
         && usable(&tokens, settings, now())
@@ -104,7 +104,7 @@ pub fn access_token(settings: &OAuthSettings) -> Result<Secret> {
 }
 
 /// Runs the profile's flow (`rmail login`) and stores the tokens.
-pub fn login(
+pub(crate) fn login(
     settings: &OAuthSettings,
     options: &LoginOptions,
     prompt: &mut dyn FnMut(Prompt),
@@ -119,7 +119,7 @@ pub fn login(
 }
 
 /// What is stored for the profile, if anything (for `rmail check`).
-pub fn token_info(settings: &OAuthSettings) -> Result<Option<TokenInfo>> {
+pub(crate) fn token_info(settings: &OAuthSettings) -> Result<Option<TokenInfo>> {
     let store = TokenStore::new(&settings.token_dir, &settings.profile)?;
     Ok(store.load()?.as_ref().map(TokenInfo::from))
 }

@@ -14,18 +14,18 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// What is kept for a profile. Its `Debug` never shows a token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredTokens {
-    pub access_token: String,
+pub(crate) struct StoredTokens {
+    pub(crate) access_token: String,
     /// Unix time (seconds) the access token expires; `None` when the server did not say.
-    pub expires_at: Option<u64>,
+    pub(crate) expires_at: Option<u64>,
     /// Absent for client credentials, and for providers that issue none.
-    pub refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
     /// The scopes granted (as the token endpoint said, else as requested).
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
     /// The client the tokens were issued to: a changed `client_id` means log in again.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// Unix time of the last token response.
-    pub obtained_at: u64,
+    pub(crate) obtained_at: u64,
 }
 
 impl fmt::Debug for StoredTokens {
@@ -46,7 +46,7 @@ impl fmt::Debug for StoredTokens {
 
 /// One profile's token file and lock.
 #[derive(Debug, Clone)]
-pub struct TokenStore {
+pub(crate) struct TokenStore {
     dir: PathBuf,
     profile: String,
 }
@@ -54,7 +54,7 @@ pub struct TokenStore {
 impl TokenStore {
     /// The store for `profile` in `dir`. The profile name becomes a file name, so it may
     /// not hold a path separator or start with a dot.
-    pub fn new(dir: &Path, profile: &str) -> Result<TokenStore> {
+    pub(crate) fn new(dir: &Path, profile: &str) -> Result<TokenStore> {
         let bad = profile.is_empty()
             || profile.starts_with('.')
             || profile.contains(['/', '\\', '\0'])
@@ -71,12 +71,12 @@ impl TokenStore {
     }
 
     /// `DIR/PROFILE.json`.
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.join(format!("{}.json", self.profile))
     }
 
     /// The stored tokens, or `None` when there are none yet.
-    pub fn load(&self) -> Result<Option<StoredTokens>> {
+    pub(crate) fn load(&self) -> Result<Option<StoredTokens>> {
         let path = self.path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -96,7 +96,7 @@ impl TokenStore {
     }
 
     /// Replaces the stored tokens; durable when this returns.
-    pub fn save(&self, tokens: &StoredTokens) -> Result<()> {
+    pub(crate) fn save(&self, tokens: &StoredTokens) -> Result<()> {
         self.create_dir()?;
         let path = self.path();
         let tmp = self.dir.join(format!(".{}.json.tmp", self.profile));
@@ -126,7 +126,7 @@ impl TokenStore {
 
     /// Takes the profile's exclusive lock, waiting for another holder to finish; released
     /// when the returned file is dropped (or the process dies).
-    pub fn lock(&self) -> Result<File> {
+    pub(crate) fn lock(&self) -> Result<File> {
         self.create_dir()?;
         let path = self.dir.join(format!("{}.lock", self.profile));
         let file = OpenOptions::new()

@@ -372,11 +372,14 @@ fn no_token_in_verbose_output_check_or_profiles() {
     check.args(["check"]);
     let run = check.run();
     run.assert_code(0);
-    assert!(run.stdout.contains("smtp"), "check shows the scopes: {run}");
-    assert!(
-        run.stdout.contains("expires"),
-        "check shows the expiry: {run}"
-    );
+    let oauth_line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("oauth:"))
+        .unwrap_or_else(|| panic!("check shows the token's expiry and scopes: {run}"));
+    assert!(oauth_line.contains("valid until 20"), "{oauth_line}");
+    assert!(oauth_line.contains("offline_access smtp"), "{oauth_line}");
+    assert!(run.stdout.contains("auth:        ok (XOAUTH2"), "{run}");
     assert_no_secret(&run, &secrets);
 
     let mut profiles = rmail.again();
