@@ -403,6 +403,18 @@ mod tests {
             "default_profile",
             "log_file",
             "aliases",
+            "oauth",
+            "client_id",
+            "client_secret",
+            "client_secret_env",
+            "flow",
+            "scopes",
+            "auth_url",
+            "token_url",
+            "device_url",
+            "issuer",
+            "tenant",
+            "refresh_before_secs",
         ] {
             assert!(
                 text.lines().any(|l| l

@@ -163,3 +163,134 @@ pub(crate) fn resolve(
         timeout,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::config::file::parse;
+    use crate::config::profile::select;
+    use crate::error::ErrorKind;
+    use crate::oauth::Flow;
+
+    fn resolve(text: &str) -> crate::error::Result<crate::oauth::OAuthSettings> {
+        let loaded = parse(PathBuf::from("t.toml"), text.to_owned())?;
+        let profile = select(&loaded, Some("p"))?.expect("profile p");
+        Ok(profile.oauth().expect("an oauth profile").clone())
+    }
+
+    #[test]
+    fn outlook_preset_fills_tenant_endpoints_and_scopes() {
+        let s = resolve(
+            "[profiles.p]\nprovider = \"outlook\"\nusername = \"me@contoso.com\"\n\
+             oauth = { client_id = \"abc\", flow = \"device\", tenant = \"contoso.com\" }\n",
+        )
+        .unwrap();
+        assert_eq!(s.flow, Flow::Device);
+        assert_eq!(
+            s.device_url.as_deref(),
+            Some("https://login.microsoftonline.com/contoso.com/oauth2/v2.0/devicecode")
+        );
+        assert_eq!(
+            s.token_url.as_deref(),
+            Some("https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token")
+        );
+        assert_eq!(
+            s.scopes,
+            ["https://outlook.office.com/SMTP.Send", "offline_access"]
+        );
+        assert_eq!(s.refresh_before.as_secs(), 600);
+        // No tenant: "common". Client credentials: the app-only scope.
+        let s = resolve(
+            "[profiles.p]\nprovider = \"outlook\"\nusername = \"me@contoso.com\"\n\
+             oauth = { client_id = \"abc\", client_secret = \"x\", flow = \"client-credentials\" }\n",
+        )
+        .unwrap();
+        assert!(s.token_url.unwrap().contains("/common/"));
+        assert_eq!(s.scopes, ["https://outlook.office365.com/.default"]);
+    }
+
+    #[test]
+    fn gmail_preset_is_browser_only_and_asks_for_offline_access() {
+        let s = resolve(
+            "[profiles.p]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n\
+             oauth = { client_id = \"abc\" }\n",
+        )
+        .unwrap();
+        assert_eq!(s.flow, Flow::AuthCode);
+        assert_eq!(s.scopes, ["https://mail.google.com/"]);
+        assert_eq!(
+            s.auth_params,
+            [("access_type".to_owned(), "offline".to_owned())]
+        );
+        let err = resolve(
+            "[profiles.p]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n\
+             oauth = { client_id = \"abc\", flow = \"device\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("auth-code"), "{err}");
+    }
+
+    #[test]
+    fn mistakes_are_config_errors_that_say_what_to_set() {
+        let cases = [
+            // no client id
+            (
+                "provider = \"gmail\"\nusername = \"u@x\"\noauth = {}\n",
+                "client_id",
+            ),
+            // no endpoints, no issuer
+            (
+                "host = \"h\"\nusername = \"u@x\"\noauth = { client_id = \"c\", scopes = [\"s\"] }\n",
+                "token_url",
+            ),
+            // plain http off loopback
+            (
+                "host = \"h\"\nusername = \"u@x\"\noauth = { client_id = \"c\", scopes = [\"s\"], token_url = \"http://idp.example/t\" }\n",
+                "https://",
+            ),
+            // both a password and an oauth table
+            (
+                "provider = \"gmail\"\nusername = \"u@x\"\npassword = \"p\"\noauth = { client_id = \"c\" }\n",
+                "exclude each other",
+            ),
+            // another mechanism
+            (
+                "provider = \"gmail\"\nusername = \"u@x\"\nauth = \"plain\"\noauth = { client_id = \"c\" }\n",
+                "xoauth2",
+            ),
+            // no username for XOAUTH2's user=
+            (
+                "provider = \"gmail\"\noauth = { client_id = \"c\" }\n",
+                "username",
+            ),
+            // client credentials without a secret
+            (
+                "provider = \"outlook\"\nusername = \"u@x\"\noauth = { client_id = \"c\", flow = \"client-credentials\" }\n",
+                "client_secret",
+            ),
+            // a tenant that would change the endpoint's path
+            (
+                "provider = \"outlook\"\nusername = \"u@x\"\noauth = { client_id = \"c\", tenant = \"../x\" }\n",
+                "tenant",
+            ),
+        ];
+        for (table, expected) in cases {
+            let err = resolve(&format!("[profiles.p]\n{table}")).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{table}");
+            assert!(err.message().contains(expected), "{table}: {err}");
+            assert!(err.message().contains("profile 'p'"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_client_secret_is_never_shown() {
+        let s = resolve(
+            "[profiles.p]\nprovider = \"gmail\"\nusername = \"u@x\"\n\
+             oauth = { client_id = \"c\", client_secret = \"hunter2\" }\n",
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

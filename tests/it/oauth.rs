@@ -419,3 +419,78 @@ fn plain_http_endpoints_are_refused_off_loopback() {
     server.assert_nothing_sent();
     assert!(provider.events().is_empty());
 }
+
+#[test]
+fn a_merge_after_expiry_refreshes_once_for_all_its_sessions() {
+    let provider = Provider::start(3);
+    let server = smtp(&provider);
+    let rmail = rmail();
+    rmail.write_config(&config(
+        &server,
+        &provider,
+        "auth-code",
+        "refresh_before_secs = 1\n",
+    ));
+    login_with_browser(&rmail).assert_code(0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let template = dir.path().join("note.txt");
+    fs::write(
+        &template,
+        "+++\nto = \"{{ email }}\"\nsubject = \"Hi {{ name }}\"\n+++\nHello {{ name }}\n",
+    )
+    .expect("write the template");
+    let data = dir.path().join("people.csv");
+    let mut csv = String::from("name,email\n");
+    for i in 1..=4 {
+        csv += &format!("P{i},p{i}@example.com\n");
+    }
+    fs::write(&data, csv).expect("write the data");
+    thread::sleep(Duration::from_secs(3));
+
+    let mut merge = rmail.again();
+    merge.arg("merge").arg(&template).arg("--data").arg(&data);
+    merge.args(["--concurrency", "2"]);
+    let run = merge.run();
+    run.assert_code(0);
+    assert_no_secret(&run, &tokens_of(&rmail));
+    let got = server.wait_for(4, WAIT);
+    assert!(got.iter().all(|m| m.auth_user.as_deref() == Some(USER)));
+    assert_eq!(
+        provider.count("refresh_token", "ok"),
+        1,
+        "{:?}",
+        provider.events()
+    );
+}
+
+#[test]
+fn queue_flush_logs_in_with_a_refreshed_token() {
+    let provider = Provider::start(3);
+    let server = smtp(&provider);
+    let rmail = rmail();
+    // First the relay is down: the message is kept (75).
+    let live = config(&server, &provider, "auth-code", "refresh_before_secs = 1\n");
+    let down = live.replace(
+        &format!("port = {}\n", server.port()),
+        &format!("port = {}\n", crate::support::closed_port()),
+    );
+    assert_ne!(live, down);
+    rmail.write_config(&down);
+    login_with_browser(&rmail).assert_code(0);
+    send(&rmail, "Kept for later").assert_code(75);
+    assert_eq!(rmail.outbox_ids().len(), 1);
+
+    // The relay is back, the access token has expired: flush refreshes and delivers.
+    rmail.write_config(&live);
+    thread::sleep(Duration::from_secs(3));
+    let mut flush = rmail.again();
+    flush.args(["queue", "flush"]);
+    let run = flush.run();
+    run.assert_code(0);
+    assert_no_secret(&run, &tokens_of(&rmail));
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got[0].auth_user.as_deref(), Some(USER));
+    assert_eq!(got[0].parsed().subject(), Some("Kept for later"));
+    assert_eq!(provider.count("refresh_token", "ok"), 1);
+    assert!(rmail.outbox_ids().is_empty());
+}
