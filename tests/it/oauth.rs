@@ -280,7 +280,7 @@ fn two_sends_at_expiry_refresh_once() {
 }
 
 #[test]
-fn a_revoked_refresh_token_exits_77_with_the_hint() {
+fn a_revoked_refresh_token_exits_77_with_the_hint_and_keeps_the_message() {
     let provider = Provider::start(3);
     let server = smtp(&provider);
     let rmail = rmail();
@@ -298,7 +298,7 @@ fn a_revoked_refresh_token_exits_77_with_the_hint() {
     );
     thread::sleep(Duration::from_secs(3));
 
-    let sent = send(&rmail, "Never sent");
+    let sent = send(&rmail, "Sent after the new login");
     sent.assert_code(77);
     assert!(
         sent.stderr.contains("run `rmail login -p t` again"),
@@ -308,6 +308,16 @@ fn a_revoked_refresh_token_exits_77_with_the_hint() {
     assert_eq!(provider.count("refresh_token", "invalid_grant"), 1);
     server.assert_nothing_sent();
     assert_no_secret(&sent, &tokens_of(&rmail));
+    // The message is not lost: kept until the next login, then flushed.
+    assert_eq!(rmail.outbox_ids().len(), 1, "{sent}");
+    assert!(sent.stderr.contains("rmail queue flush"), "{sent}");
+    login_with_browser(&rmail).assert_code(0);
+    let mut flush = rmail.again();
+    flush.args(["queue", "flush"]);
+    flush.run().assert_code(0);
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got[0].parsed().subject(), Some("Sent after the new login"));
+    assert!(rmail.outbox_ids().is_empty());
 }
 
 #[test]
@@ -493,4 +503,20 @@ fn queue_flush_logs_in_with_a_refreshed_token() {
     assert_eq!(got[0].parsed().subject(), Some("Kept for later"));
     assert_eq!(provider.count("refresh_token", "ok"), 1);
     assert!(rmail.outbox_ids().is_empty());
+}
+
+#[test]
+fn a_refused_consent_exits_77_and_stores_nothing() {
+    let provider = Provider::start(3600);
+    let server = smtp(&provider);
+    let rmail = rmail();
+    rmail.write_config(&config(&server, &provider, "auth-code", ""));
+    let browser = oauth::denying_browser_script(rmail.home());
+    let mut login = rmail.again();
+    login.env("BROWSER", &browser).args(["login"]);
+    let run = login.run();
+    run.assert_code(77);
+    assert!(run.stderr.contains("access_denied"), "{run}");
+    assert!(!token_file(&rmail).exists());
+    assert_eq!(provider.count("authorization_code", "ok"), 0);
 }

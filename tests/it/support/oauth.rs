@@ -193,11 +193,20 @@ pub fn revoke(provider: &Provider, client_id: &str, token: &str) {
 /// Writes an executable `$BROWSER` into `dir` that signs in as `login` at the URL it is
 /// given, logging user.mjs's output to `dir/browser.log`; returns its path.
 pub fn browser_script(dir: &Path, login: &str) -> PathBuf {
+    write_browser(dir, &format!("--login {login}"))
+}
+
+/// Like [`browser_script`], but the person clicks "Cancel" instead of consenting.
+pub fn denying_browser_script(dir: &Path) -> PathBuf {
+    write_browser(dir, "--deny")
+}
+
+fn write_browser(dir: &Path, flags: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("test-browser");
     let node = which_node();
     let script = format!(
-        "#!/bin/sh\nexec {} {}/user.mjs authorize \"$1\" --login {login} >>{}/browser.log 2>&1\n",
+        "#!/bin/sh\nexec {} {}/user.mjs authorize \"$1\" {flags} >>{}/browser.log 2>&1\n",
         node.display(),
         OAUTH_DIR,
         dir.display()

@@ -3,8 +3,8 @@
 //
 //     node user.mjs authorize URL [--login NAME] [--deny]
 //         Opens the authorization URL, signs in (any password), consents, and follows the
-//         final redirect to the client's loopback listener (rmail's). --deny aborts at the
-//         consent step instead (the client then receives error=access_denied).
+//         final redirect to the client's loopback listener (rmail's). --deny clicks
+//         "Cancel" at the consent step instead (the client then gets error=access_denied).
 //     node user.mjs device VERIFICATION_URL USER_CODE [--login NAME]
 //         Opens the verification page, enters the user code, confirms, signs in, consents.
 //     node user.mjs revoke ISSUER CLIENT_ID TOKEN
@@ -100,6 +100,13 @@ async function walk(start, fill) {
       return response.status;
     }
     const fields = fill(form.fields, html);
+    if (fields.followLink) {
+      // The person clicked a link instead of submitting the form.
+      url = new URL(fields.followLink, url);
+      method = 'GET';
+      body = undefined;
+      continue;
+    }
     url = new URL(form.action ?? url.href, url);
     if (form.method === 'POST') {
       method = 'POST';
@@ -115,18 +122,20 @@ async function walk(start, fill) {
 
 /** How a person answers each of oidc-provider's dev-interaction forms. */
 function filler(login, userCode, deny) {
-  return (fields) => {
+  return (fields, html) => {
+    if (deny && fields.prompt === 'consent') {
+      // The dev consent page's "[ Cancel ]" link aborts the interaction: the provider then
+      // redirects to the client with error=access_denied.
+      const cancel = /<a href="([^"]*)">\[ Cancel \]<\/a>/.exec(html);
+      if (!cancel) fail('no Cancel link on the consent page');
+      return { followLink: unquote(cancel[1]) };
+    }
     const out = { ...fields };
     if ('login' in fields) {
       out.login = login;
       out.password = 'any password';
     }
     if ('user_code' in fields && !fields.user_code) out.user_code = userCode;
-    if (deny && fields.prompt === 'consent') {
-      // The dev consent page has no "deny" button; aborting the interaction is the
-      // provider's way of saying no.
-      out.prompt = 'abort';
-    }
     return out;
   };
 }
