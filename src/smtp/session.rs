@@ -15,8 +15,8 @@ use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 
-use crate::config::file::{AuthMechanism, Security};
 use crate::config::profile::Profile;
+use crate::config::profile::{AuthMechanism, Security};
 use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;

@@ -16,6 +16,7 @@ mod merge;
 mod oauth;
 mod packaging;
 mod queue;
+mod resolve;
 mod send;
 mod sendmail;
 mod template;
