@@ -14,5 +14,6 @@ mod packaging;
 mod queue;
 mod send;
 mod sendmail;
+mod sent;
 mod template;
 mod tls;

@@ -21,6 +21,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod imapd;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
