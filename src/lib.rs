@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod delivery;
 mod error;
+mod imap;
 mod message;
 mod mime;
 mod report;

@@ -4,6 +4,7 @@ use crate::commands::{write_file, write_stdout};
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
+use crate::delivery::sent;
 use crate::error::Result;
 use crate::message::compose;
 use crate::mime::data::MessageData;
@@ -35,7 +36,19 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
             let outbox = Outbox::at(outbox_dir.clone());
             let log = DeliveryLog::from(&request.log);
             deliver::deliver_or_keep(profile, &envelope, &message, &log, &outbox)?;
-            Ok(Report::default())
+            let mut report = Report::default();
+            if let Some(account) = &request.sent_copy {
+                sent::copy_one(
+                    profile,
+                    account,
+                    &outbox,
+                    &log,
+                    &envelope,
+                    &message,
+                    &mut report,
+                );
+            }
+            Ok(report)
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

@@ -103,6 +103,62 @@ pub(crate) struct ProfileConfig {
     pub(crate) concurrency: Option<usize>,
     pub(crate) tls_fingerprint: Option<String>,
     pub(crate) dkim: Option<DkimConfig>,
+    /// Keep a copy of each delivered message in the IMAP Sent mailbox.
+    pub(crate) save_sent: Option<SaveSent>,
+    /// The IMAP server for `save_sent`; a provider preset may fill it.
+    pub(crate) imap: Option<ImapConfig>,
+}
+
+/// `save_sent = true | false | "always"`: whether `send` keeps a copy in Sent. `true` adds
+/// none for a provider that keeps its own copy of SMTP-submitted mail (Gmail, Outlook…);
+/// `"always"` adds one anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SaveSent {
+    #[default]
+    No,
+    Yes,
+    Always,
+}
+
+impl<'de> Deserialize<'de> for SaveSent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SaveSent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or \"always\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<SaveSent, E> {
+                Ok(if v { SaveSent::Yes } else { SaveSent::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SaveSent, E> {
+                match v {
+                    "always" => Ok(SaveSent::Always),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `[profiles.NAME.imap]`: where the copy in Sent goes. Unset keys come from the provider
+/// preset (host, port, security) and from the profile (username, password, ca_file,
+/// timeout_secs).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImapConfig {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) security: Option<Security>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) password_command: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout_secs: Option<u64>,
+    /// The mailbox to use instead of the server's `\Sent` one.
+    pub(crate) sent_folder: Option<String>,
 }
 
 /// `dkim = { domain, selector, private_key_file, algorithm }` in a profile: sign every

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::file::{AuthMechanism, DkimConfig, LoadedConfig, ProfileConfig, Security};
+use crate::config::file::{
+    AuthMechanism, DkimConfig, ImapConfig, LoadedConfig, ProfileConfig, SaveSent, Security,
+};
 use crate::config::provider;
 use crate::config::secret::{PasswordSource, Secret};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,6 +36,29 @@ pub(crate) struct Profile {
     pub(crate) tls_fingerprint: Option<String>,
     /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
     pub(crate) dkim: Option<DkimConfig>,
+    /// `save_sent`: whether `send` keeps a copy in the IMAP Sent mailbox.
+    pub(crate) save_sent: SaveSent,
+    /// The IMAP server for that copy, when the profile or its preset names one.
+    pub(crate) imap: Option<ImapProfile>,
+}
+
+/// The IMAP side of a profile, resolved: the `imap` table, else the preset, else the SMTP
+/// profile's own credentials, CA and timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ImapProfile {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    pub(crate) username: Option<String>,
+    /// The table's own password; `None`: the SMTP profile's secret, got the way SMTP gets it.
+    pub(crate) password: Option<PasswordSource>,
+    /// Log in with XOAUTH2 (the SMTP profile's token), not a password.
+    pub(crate) xoauth2: bool,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout: Duration,
+    pub(crate) sent_folder: Option<String>,
+    /// The provider files SMTP-submitted mail in Sent itself.
+    pub(crate) provider_keeps_copy: bool,
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -82,21 +107,12 @@ impl Profile {
                 .map(|p| p.port))
             .unwrap_or(security.default_port());
 
-        let sources = [
-            entry
-                .password
-                .clone()
-                .map(|p| PasswordSource::Plain(Secret::new(p))),
-            entry.password_env.clone().map(PasswordSource::Env),
-            entry.password_command.clone().map(PasswordSource::Command),
-        ];
-        let mut sources = sources.into_iter().flatten();
-        let password = sources.next();
-        if sources.next().is_some() {
-            return Err(Error::config(in_profile(
-                "set only one of password, password_env, password_command",
-            )));
-        }
+        let password = password_source(
+            &entry.password,
+            &entry.password_env,
+            &entry.password_command,
+        )
+        .map_err(|what| Error::config(in_profile(what)))?;
         if password.is_some() && entry.username.is_none() {
             return Err(Error::config(in_profile(
                 "a password is set but no username; add username = \"…\"",
@@ -131,6 +147,12 @@ impl Profile {
                 ))
             }))
             .transpose()?;
+        let timeout = entry
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let imap = resolve_imap(entry, preset, timeout)
+            .map_err(|what| Error::config(in_profile(&what)))?;
         Ok(Profile {
             name: name.to_string(),
             provider: preset,
@@ -143,15 +165,14 @@ impl Profile {
             from: entry.from.clone(),
             reply_to: entry.reply_to.clone(),
             ca_file: entry.ca_file.clone(),
-            timeout: entry
-                .timeout_secs
-                .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
             hello_name: entry.hello_name.clone(),
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
             tls_fingerprint,
             dkim: entry.dkim.clone(),
+            save_sent: entry.save_sent.unwrap_or_default(),
+            imap,
         })
     }
 
@@ -162,6 +183,83 @@ impl Profile {
             .map(|source| source.fetch(&self.name))
             .transpose()
     }
+}
+
+/// At most one of `password`, `password_env`, `password_command`.
+fn password_source(
+    plain: &Option<String>,
+    env: &Option<String>,
+    command: &Option<String>,
+) -> std::result::Result<Option<PasswordSource>, &'static str> {
+    let sources = [
+        plain.clone().map(|p| PasswordSource::Plain(Secret::new(p))),
+        env.clone().map(PasswordSource::Env),
+        command.clone().map(PasswordSource::Command),
+    ];
+    let mut sources = sources.into_iter().flatten();
+    let password = sources.next();
+    if sources.next().is_some() {
+        return Err("set only one of password, password_env, password_command");
+    }
+    Ok(password)
+}
+
+/// The profile's IMAP server: its `imap` table over the preset's, with the SMTP
+/// credentials, CA and timeout where the table has none. `None` when neither names a host.
+fn resolve_imap(
+    entry: &ProfileConfig,
+    preset: Option<&'static provider::Preset>,
+    smtp_timeout: Duration,
+) -> std::result::Result<Option<ImapProfile>, String> {
+    let table = entry.imap.clone().unwrap_or_default();
+    let ImapConfig {
+        host,
+        port,
+        security,
+        username,
+        password,
+        password_env,
+        password_command,
+        ca_file,
+        timeout_secs,
+        sent_folder,
+    } = table;
+    let imap_preset = preset.and_then(|p| provider::imap_preset(p.name));
+    let Some(host) = host.or_else(|| imap_preset.map(|p| p.host.to_string())) else {
+        return Ok(None);
+    };
+    let own_password = password_source(&password, &password_env, &password_command)
+        .map_err(|what| format!("[imap]: {what}"))?;
+    if timeout_secs == Some(0) {
+        return Err("[imap]: timeout_secs must be at least 1".to_string());
+    }
+    let security = security
+        .or(imap_preset.map(|p| p.security))
+        .unwrap_or_default();
+    // As for SMTP, a preset's port belongs to its security mode.
+    let port = port
+        .or(imap_preset
+            .filter(|p| p.security == security)
+            .map(|p| p.port))
+        .unwrap_or(match security {
+            Security::Tls => 993,
+            Security::Starttls | Security::None => 143,
+        });
+    let xoauth2 = own_password.is_none() && entry.auth == Some(AuthMechanism::Xoauth2);
+    Ok(Some(ImapProfile {
+        host,
+        port,
+        security,
+        username: username.or_else(|| entry.username.clone()),
+        password: own_password,
+        xoauth2,
+        ca_file: ca_file.or_else(|| entry.ca_file.clone()),
+        timeout: timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(smtp_timeout),
+        sent_folder,
+        provider_keeps_copy: imap_preset.is_some_and(|p| p.keeps_sent_copy),
+    }))
 }
 
 /// `sha256:AB:CD…`, `AB:CD…` or plain hex → `sha256:abcd…`.

@@ -31,6 +31,27 @@ pub(crate) struct EntryMeta {
     /// Delivery attempts so far (the first one, which failed, included).
     pub(crate) attempts: u32,
     pub(crate) last_error: String,
+    /// What is left to do. Absent in entries written before copies in Sent existed.
+    #[serde(default, skip_serializing_if = "EntryKind::is_send")]
+    pub(crate) kind: EntryKind,
+}
+
+/// What a kept entry is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum EntryKind {
+    /// The message is to be sent.
+    #[default]
+    Send,
+    /// The message was delivered; only its copy in the IMAP Sent mailbox is missing. A
+    /// flush APPENDs it and never sends the mail again.
+    SentCopy,
+}
+
+impl EntryKind {
+    fn is_send(&self) -> bool {
+        *self == EntryKind::Send
+    }
 }
 
 /// One kept message.
@@ -89,8 +110,35 @@ impl Outbox {
             queued_at: crate::time::now(),
             attempts: 1,
             last_error: error.to_string(),
+            kind: EntryKind::Send,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Keeps the copy in Sent of a message that was delivered (`copy`: the bytes to APPEND);
+    /// returns its id. The entry is written whole with its kind, so no crash can leave it
+    /// looking like mail still to be sent.
+    pub(crate) fn store_sent_copy(
+        &self,
+        profile: &str,
+        envelope: &Envelope,
+        copy: &[u8],
+        error: &str,
+    ) -> Result<String> {
+        self.create_dir()?;
+        let id = new_id();
+        let meta = EntryMeta {
+            profile: profile.to_string(),
+            from: envelope.from.clone(),
+            recipients: envelope.recipients.clone(),
+            queued_at: crate::time::now(),
+            attempts: 1,
+            last_error: error.to_string(),
+            kind: EntryKind::SentCopy,
+        };
+        self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(copy))?;
         self.write_meta(&id, &meta)?;
         Ok(id)
     }

@@ -5,6 +5,8 @@
 
 use chrono::{DateTime, FixedOffset};
 
+use crate::message::address::Mailbox;
+
 /// The longest line a header may have (RFC 5322 §2.1.1, without CRLF).
 const MAX_LINE: usize = 998;
 
@@ -54,27 +56,46 @@ fn end_of_headers(message: &[u8]) -> usize {
         .unwrap_or(message.len())
 }
 
+/// The envelope recipients that the message's To and Cc headers do not name: the blind
+/// copies, which the stored copy lists in its `Bcc:` header. A header rmail cannot read
+/// names no one (its recipients then show up in Bcc, which hides nothing from the sender).
+pub(crate) fn hidden_recipients(message: &[u8], recipients: &[String]) -> Vec<String> {
+    let shown: Vec<String> = header_values(message)
+        .into_iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("to") || name.eq_ignore_ascii_case("cc"))
+        .flat_map(|(_, value)| Mailbox::parse_list(&value).unwrap_or_default())
+        .map(|mailbox| mailbox.email)
+        .collect();
+    recipients
+        .iter()
+        .filter(|r| !shown.iter().any(|s| s.eq_ignore_ascii_case(r)))
+        .cloned()
+        .collect()
+}
+
+/// Every header as (name, unfolded value), in order.
+fn header_values(message: &[u8]) -> Vec<(String, String)> {
+    let headers = &message[..end_of_headers(message)];
+    let text = String::from_utf8_lossy(headers);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.split("\r\n") {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = out.last_mut() {
+                value.push_str(line);
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_owned(), value.to_owned()));
+        }
+    }
+    out
+}
+
 /// The message's `Date:` header as a date, for INTERNALDATE; `None` when it has none or
 /// it cannot be read (the server then uses the time of the APPEND).
 pub(crate) fn date(message: &[u8]) -> Option<DateTime<FixedOffset>> {
-    let headers = &message[..end_of_headers(message)];
-    let text = String::from_utf8_lossy(headers);
-    let mut value: Option<String> = None;
-    for line in text.split("\r\n") {
-        match &mut value {
-            // A folded continuation of the Date header.
-            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),
-            Some(_) => break,
-            None => {
-                if let Some((name, rest)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("date")
-                {
-                    value = Some(rest.to_owned());
-                }
-            }
-        }
-    }
-    let value = value?;
+    let (_, value) = header_values(message)
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("date"))?;
     // RFC 5322 allows comments such as "(UTC)" after the zone; chrono does not.
     let value = match value.find('(') {
         Some(i) => &value[..i],
@@ -126,6 +147,25 @@ mod tests {
     fn a_message_without_a_body_gets_the_bcc_after_its_headers() {
         let copy = with_bcc(b"Subject: x\r\n", &["c@example.com".into()]);
         assert_eq!(copy, b"Subject: x\r\nBcc: c@example.com\r\n");
+    }
+
+    #[test]
+    fn hidden_recipients_are_those_no_to_or_cc_header_names() {
+        let message = b"From: a@example.com\r\nTo: \"Doe, Jane\" <Jane@example.com>,\r\n b@example.com\r\nCc: =?utf-8?q?C=C3=A9line?= <c@example.com>\r\nSubject: x\r\n\r\nTo: d@example.com\r\n";
+        let all: Vec<String> = [
+            "jane@example.com",
+            "b@example.com",
+            "c@example.com",
+            "d@example.com",
+            "e@example.com",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            hidden_recipients(message, &all),
+            ["d@example.com", "e@example.com"]
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) struct Listed {
 
 impl Listed {
     /// The name as a person reads it.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         utf7::decode(&self.raw).unwrap_or_else(|| self.raw.clone())
     }
 

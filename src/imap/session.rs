@@ -1,4 +1,4 @@
-//! One IMAP session that saves one copy: log in, find the Sent mailbox, APPEND, log out.
+//! The IMAP session that saves copies: log in, find the Sent mailbox, APPEND, log out.
 //!
 //! The `imap` crate speaks the protocol (command tags, LOGIN quoting, AUTHENTICATE, the
 //! LIST parser of imap-proto, APPEND with a synchronizing literal) over the stream
@@ -7,16 +7,65 @@
 use imap::types::Flag;
 use imap_proto::NameAttribute;
 
+use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind};
 
-use super::connect;
+use super::connect::{self, Limited, Stream};
 use super::folder::{self, Listed};
 use super::{Account, Auth, copy, printable};
 
-/// Appends `message` (the bytes as they should be stored) to the account's Sent mailbox,
-/// flagged `\Seen`, with the message's `Date:` as its internal date. Returns the mailbox's
-/// name as a person reads it.
-pub(crate) fn append(account: &Account, secret: &str, message: &[u8]) -> Result<String, Error> {
+/// The `imap` crate's session over rmail's secured stream.
+type ImapSession = imap::Session<Limited<Stream>>;
+
+/// Saves copies into one account's Sent mailbox over one session, opened on the first copy
+/// (logged in, mailbox found) and reused for the next ones; after a failure the next copy
+/// starts a new session.
+pub(crate) struct Saver<'a> {
+    account: &'a Account,
+    secret: Secret,
+    open: Option<(ImapSession, Mailbox)>,
+}
+
+/// The chosen mailbox: as the server spells it, and as a person reads it.
+struct Mailbox {
+    raw: String,
+    shown: String,
+}
+
+impl<'a> Saver<'a> {
+    pub(crate) fn new(account: &'a Account, secret: Secret) -> Saver<'a> {
+        Saver {
+            account,
+            secret,
+            open: None,
+        }
+    }
+
+    /// Appends `message` (the bytes as they should be stored) to the Sent mailbox, flagged
+    /// `\Seen`, with the message's `Date:` as its internal date. Returns the mailbox's name
+    /// as a person reads it.
+    pub(crate) fn save(&mut self, message: &[u8]) -> Result<String, Error> {
+        let (mut session, mailbox) = match self.open.take() {
+            Some(open) => open,
+            None => open(self.account, self.secret.expose())?,
+        };
+        append_to(&mut session, &mailbox, message, &self.account.server())?;
+        let shown = mailbox.shown.clone();
+        self.open = Some((session, mailbox));
+        Ok(shown)
+    }
+
+    /// Logs out. The copies are stored once each APPEND is OK; a failed LOGOUT changes
+    /// nothing.
+    pub(crate) fn close(mut self) {
+        if let Some((mut session, _)) = self.open.take() {
+            let _ = session.logout();
+        }
+    }
+}
+
+/// Connects, logs in and finds the mailbox.
+fn open(account: &Account, secret: &str) -> Result<(ImapSession, Mailbox), Error> {
     let server = account.server();
     let stream = connect::open(account)?;
     let mut client = imap::Client::new(stream);
@@ -69,10 +118,19 @@ pub(crate) fn append(account: &Account, secret: &str, message: &[u8]) -> Result<
         ),
         other => imap_error(&server, "login", other),
     })?;
+    let mailbox = find_mailbox(&mut session, account, &server)?;
+    Ok((session, mailbox))
+}
 
+/// LIST, then [`folder::choose`].
+fn find_mailbox(
+    session: &mut ImapSession,
+    account: &Account,
+    server: &str,
+) -> Result<Mailbox, Error> {
     let capabilities = session
         .capabilities()
-        .map_err(|e| imap_error(&server, "CAPABILITY", e))?;
+        .map_err(|e| imap_error(server, "CAPABILITY", e))?;
     // RFC 6154: ask for the special-use attributes where LIST can be asked.
     let pattern = if capabilities.has_str("SPECIAL-USE") && capabilities.has_str("LIST-EXTENDED") {
         "\"*\" RETURN (SPECIAL-USE)"
@@ -82,7 +140,7 @@ pub(crate) fn append(account: &Account, secret: &str, message: &[u8]) -> Result<
     drop(capabilities);
     let names = session
         .list(Some(""), Some(pattern))
-        .map_err(|e| imap_error(&server, "LIST", e))?;
+        .map_err(|e| imap_error(server, "LIST", e))?;
     let listed: Vec<Listed> = names
         .iter()
         .map(|name| {
@@ -100,16 +158,26 @@ pub(crate) fn append(account: &Account, secret: &str, message: &[u8]) -> Result<
         })
         .collect();
     drop(names);
-    let mailbox = folder::choose(&listed, account.sent_folder.as_deref(), &server)?;
+    let raw = folder::choose(&listed, account.sent_folder.as_deref(), server)?;
     let shown = Listed {
-        raw: mailbox.clone(),
+        raw: raw.clone(),
         delimiter: None,
         sent: false,
         no_select: false,
     }
     .name();
+    Ok(Mailbox { raw, shown })
+}
 
-    let quoted = quoted_inner(&mailbox, &server)?;
+/// APPEND with `\Seen` and the message's date.
+fn append_to(
+    session: &mut ImapSession,
+    mailbox: &Mailbox,
+    message: &[u8],
+    server: &str,
+) -> Result<(), Error> {
+    let shown = &mailbox.shown;
+    let quoted = quoted_inner(&mailbox.raw, server)?;
     let mut command = session.append(&quoted, message);
     command.flag(Flag::Seen);
     if let Some(date) = copy::date(message) {
@@ -127,11 +195,9 @@ pub(crate) fn append(account: &Account, secret: &str, message: &[u8]) -> Result<
             ErrorKind::Unavailable,
             format!("{server} did not accept the copy for \"{shown}\""),
         ),
-        other => imap_error(&server, "APPEND", other),
+        other => imap_error(server, "APPEND", other),
     })?;
-    // The copy is stored once APPEND is OK; a failed LOGOUT changes nothing.
-    let _ = session.logout();
-    Ok(shown)
+    Ok(())
 }
 
 /// The inside of a quoted string for `name`: the `imap` crate writes APPEND's mailbox as

@@ -11,9 +11,10 @@ pub(crate) mod sendmail;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::file::{self, LoadedConfig};
+use crate::config::file::{self, LoadedConfig, SaveSent};
 use crate::config::profile::{self, Profile};
 use crate::error::{Error, Result};
+use crate::imap;
 
 /// What one command line asks for, resolved. Built once per run, so its size does not matter.
 #[derive(Debug)]
@@ -132,4 +133,20 @@ impl Context<'_> {
                 Error::config("cannot find the outbox: neither $XDG_STATE_HOME nor $HOME is set")
             })
     }
+}
+
+/// Where this run keeps copies in Sent, if it does: `wanted` (the profile's `save_sent` for
+/// `send`, `--save-sent` for `sendmail` and `merge`), unless the provider files
+/// SMTP-submitted mail in Sent itself and `save_sent` is not `"always"`. A copy that is
+/// wanted but cannot be made (no IMAP server, no username) is a configuration error now,
+/// before anything is sent.
+pub(crate) fn sent_copy(profile: &Profile, wanted: bool) -> Result<Option<imap::Account>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let provider_keeps_copy = profile.imap.as_ref().is_some_and(|i| i.provider_keeps_copy);
+    if provider_keeps_copy && profile.save_sent != SaveSent::Always {
+        return Ok(None);
+    }
+    imap::Account::for_profile(profile).map(Some)
 }

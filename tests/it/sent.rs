@@ -421,12 +421,13 @@ fn imap_tls_is_verified_and_starttls_never_skipped() {
     let run = send(&cmd, &[]);
     run.assert_success();
     assert!(run.stderr.contains("STARTTLS"), "{run}");
-    assert_no_copies(&plaintext);
+    // Read before the independent reader logs in itself.
     let log = fs::read_to_string(plaintext.dir().join("dovecot.log")).unwrap_or_default();
     assert!(
         !log.contains("Login:"),
         "rmail logged in without TLS:\n{log}"
     );
+    assert_no_copies(&plaintext);
 }
 
 /// `send --template` honours save_sent like `send`.
