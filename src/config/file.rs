@@ -425,6 +425,8 @@ mod tests {
             "concurrency",
             "tls_fingerprint",
             "dkim",
+            "save_sent",
+            "sent_folder",
             "default_profile",
             "log_file",
             "aliases",

@@ -427,4 +427,78 @@ mod tests {
         );
         assert!(normalize_fingerprint("sha256:abc").is_none());
     }
+
+    #[test]
+    fn a_preset_fills_the_imap_side_and_the_smtp_credentials_are_the_default() {
+        let cfg = load(
+            "[profiles.f]\nprovider = \"fastmail\"\nusername = \"me@fastmail.com\"\n\
+             password_env = \"FM\"\nsave_sent = true\n",
+        );
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!(p.save_sent, SaveSent::Yes);
+        let imap = p.imap.unwrap();
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.security),
+            ("imap.fastmail.com", 993, Security::Tls)
+        );
+        assert_eq!(imap.username.as_deref(), Some("me@fastmail.com"));
+        // No own password: the SMTP profile's secret is used, the way SMTP gets it.
+        assert_eq!(imap.password, None);
+        assert!(!imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn the_imap_table_overrides_the_preset_and_has_its_own_defaults() {
+        let cfg = load(
+            "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\ntimeout_secs = 7\n\
+             [profiles.g.imap]\nsecurity = \"starttls\"\nusername = \"other\"\n\
+             password_env = \"IMAP_PW\"\nsent_folder = \"已发送\"\n",
+        );
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!(p.save_sent, SaveSent::No);
+        let imap = p.imap.unwrap();
+        // A preset's port belongs to its security mode: STARTTLS means 143, not 993.
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.security),
+            ("imap.gmail.com", 143, Security::Starttls)
+        );
+        assert_eq!(imap.username.as_deref(), Some("other"));
+        assert_eq!(imap.password, Some(PasswordSource::Env("IMAP_PW".into())));
+        assert_eq!(imap.sent_folder.as_deref(), Some("已发送"));
+        assert_eq!(imap.timeout, Duration::from_secs(7));
+        assert!(imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn no_host_anywhere_means_no_imap_side() {
+        let cfg = load("[profiles.r]\nhost = \"relay\"\nsave_sent = \"always\"\n");
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!((p.save_sent, p.imap), (SaveSent::Always, None));
+    }
+
+    #[test]
+    fn bad_imap_keys_are_config_errors_naming_the_problem() {
+        let cfg = load(
+            "[profiles.r]\nhost = \"h\"\n[profiles.r.imap]\nhost = \"i\"\npassword = \"a\"\n\
+             password_env = \"B\"\n",
+        );
+        let err = select(&cfg, None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("[imap]: set only one of"), "{err}");
+
+        let err = config::file::parse(
+            PathBuf::from("t.toml"),
+            "[profiles.r]\nhost = \"h\"\nsave_sent = \"yes\"\n".into(),
+        )
+        .unwrap_err();
+        assert!(err.message().contains("t.toml:3"), "{err}");
+        assert!(err.message().contains("\"always\""), "{err}");
+
+        let err = config::file::parse(
+            PathBuf::from("t.toml"),
+            "[profiles.r]\nhost = \"h\"\n[profiles.r.imap]\nsent_fodler = \"x\"\n".into(),
+        )
+        .unwrap_err();
+        assert!(err.message().contains("sent_fodler"), "{err}");
+    }
 }

@@ -378,4 +378,39 @@ mod tests {
         fs::write(dir.path().join("x.eml"), b"data").unwrap();
         assert!(outbox.list().unwrap().is_empty());
     }
+
+    #[test]
+    fn a_sent_copy_entry_keeps_its_kind_and_old_entries_are_mail_to_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().to_path_buf());
+        let env = Envelope {
+            from: "a@x.com".into(),
+            recipients: vec!["b@x.com".into()],
+        };
+        let id = outbox
+            .store_sent_copy("work", &env, b"Bcc: c@x.com\r\n\r\nhi\r\n", "refused")
+            .unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(entries[0].meta.kind, EntryKind::SentCopy);
+        assert_eq!(
+            outbox.message(&entries[0]).unwrap(),
+            b"Bcc: c@x.com\r\n\r\nhi\r\n"
+        );
+        let json = fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap();
+        assert!(json.contains("\"kind\": \"sent-copy\""), "{json}");
+
+        // An entry written before kinds existed (or by `store`) has no kind: mail to send.
+        outbox
+            .store("work", &env, &b"x\r\n".to_vec().into(), "421")
+            .unwrap();
+        let kinds: Vec<EntryKind> = outbox.list().unwrap().iter().map(|e| e.meta.kind).collect();
+        assert!(kinds.contains(&EntryKind::Send), "{kinds:?}");
+        for entry in fs::read_dir(dir.path()).unwrap().flatten() {
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            if !text.contains("sent-copy") && entry.path().extension().is_some_and(|e| e == "json")
+            {
+                assert!(!text.contains("kind"), "{text}");
+            }
+        }
+    }
 }

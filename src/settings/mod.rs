@@ -150,3 +150,40 @@ pub(crate) fn sent_copy(profile: &Profile, wanted: bool) -> Result<Option<imap::
     }
     imap::Account::for_profile(profile).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> Profile {
+        let config = file::parse(PathBuf::from("t.toml"), text.to_string()).unwrap();
+        profile::select(&config, None).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_provider_that_keeps_its_own_copy_gets_none_unless_always() {
+        let gmail = "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n";
+        let yes = profile(&format!("{gmail}save_sent = true\n"));
+        assert_eq!(sent_copy(&yes, true).unwrap(), None);
+        let always = profile(&format!("{gmail}save_sent = \"always\"\n"));
+        let account = sent_copy(&always, true).unwrap().unwrap();
+        assert_eq!(
+            (account.host.as_str(), account.port),
+            ("imap.gmail.com", 993)
+        );
+        assert_eq!(sent_copy(&always, false).unwrap(), None);
+    }
+
+    #[test]
+    fn a_wanted_copy_without_an_imap_server_or_username_is_a_config_error() {
+        let relay = profile("[profiles.r]\nhost = \"relay\"\nsave_sent = true\n");
+        let err = sent_copy(&relay, true).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Config);
+        assert!(err.message().contains("[profiles.r.imap]"), "{err}");
+        let nobody = profile("[profiles.r]\nhost = \"relay\"\n[profiles.r.imap]\nhost = \"i\"\n");
+        let err = sent_copy(&nobody, true).unwrap_err();
+        assert!(err.message().contains("username"), "{err}");
+        // Not wanted: nothing is checked, so cron mail never fails over an IMAP setting.
+        assert_eq!(sent_copy(&relay, false).unwrap(), None);
+    }
+}
