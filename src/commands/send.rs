@@ -33,7 +33,8 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
     }
     match (&request.profile, &request.outbox_dir) {
         (Some(profile), Some(outbox_dir)) if !request.dry_run => {
-            let outbox = Outbox::at(outbox_dir.clone());
+            let outbox =
+                Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
             let log = DeliveryLog::from(&request.log);
             deliver::deliver_or_keep(profile, &envelope, &message, &log, &outbox)?;
             let mut report = Report::default();

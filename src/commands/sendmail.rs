@@ -26,7 +26,8 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
     let prepared = raw::prepare(&request, &input)?;
     // Signed before the outbox stores it, so a queued message is flushed as signed.
     let message = MessageData::from(dkim::maybe_sign(signer.as_ref(), prepared.message)?);
-    let outbox = Outbox::at(request.outbox_dir.clone());
+    let outbox =
+        Outbox::at(request.outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
     let log = DeliveryLog::from(&request.log);
     deliver::deliver_or_keep(
         &request.profile,

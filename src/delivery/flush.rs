@@ -56,7 +56,21 @@ pub(crate) fn flush(
             if copy {
                 save_kept(profiles, &accounts, &mut savers, entry, &message)
             } else {
-                send_kept(profiles, &mut connections, entry, message, log)
+                // Mail that wants its copy in Sent keeps its bytes for it.
+                let sent = entry.meta.sent_copy.then(|| message.clone());
+                let reply = send_kept(profiles, &mut connections, entry, message, log)?;
+                if let Some(sent) = sent {
+                    copy_after_flush(
+                        profiles,
+                        &accounts,
+                        &mut savers,
+                        outbox,
+                        entry,
+                        &sent,
+                        &mut flushed,
+                    );
+                }
+                Ok(reply)
             }
         });
         match result {
@@ -93,7 +107,7 @@ fn sent_copy_accounts(
     let mut accounts = BTreeMap::new();
     for entry in entries
         .iter()
-        .filter(|e| e.meta.kind == EntryKind::SentCopy)
+        .filter(|e| e.meta.kind == EntryKind::SentCopy || e.meta.sent_copy)
     {
         let name = &entry.meta.profile;
         if let Some(Ok(profile)) = profiles.get(name) {
@@ -103,6 +117,41 @@ fn sent_copy_accounts(
         }
     }
     accounts
+}
+
+/// The copy in Sent of kept mail a flush just delivered. If it cannot be saved, it is kept
+/// as an entry of its own and reported like any kept entry. The mail is delivered either
+/// way, so nothing here may keep its own entry (that would send it again).
+fn copy_after_flush<'a>(
+    profiles: &BTreeMap<String, Result<Profile>>,
+    accounts: &'a BTreeMap<String, Result<Account>>,
+    savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
+    outbox: &Outbox,
+    entry: &Entry,
+    sent: &[u8],
+    flushed: &mut Flushed,
+) {
+    let envelope = entry.envelope();
+    let bcc = imap::hidden_recipients(sent, &envelope.recipients);
+    let copy = imap::with_bcc(sent, &bcc);
+    match save_kept(profiles, accounts, savers, entry, &copy) {
+        Ok(_) => flushed.copies += 1,
+        Err(err) => {
+            match outbox.store_sent_copy(&entry.meta.profile, &envelope, &copy, err.message()) {
+                Ok(id) => flushed.kept.push((id, err)),
+                Err(store_err) => flushed.kept.push((
+                    entry.id.clone(),
+                    Error::new(
+                        store_err.kind(),
+                        format!(
+                            "delivered, but its copy in Sent was not saved ({err}) and could \
+                             NOT be kept: {store_err}"
+                        ),
+                    ),
+                )),
+            }
+        }
+    }
 }
 
 /// APPENDs one kept copy in Sent over its profile's IMAP session, opening it if needed. The

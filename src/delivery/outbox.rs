@@ -34,6 +34,9 @@ pub(crate) struct EntryMeta {
     /// What is left to do. Absent in entries written before copies in Sent existed.
     #[serde(default, skip_serializing_if = "EntryKind::is_send")]
     pub(crate) kind: EntryKind,
+    /// Mail to send whose copy goes to Sent once a flush delivers it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) sent_copy: bool,
 }
 
 /// What a kept entry is waiting for.
@@ -82,11 +85,23 @@ pub(crate) struct Listing {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     dir: PathBuf,
+    /// Mail stored from now on wants a copy in Sent once it is delivered.
+    sent_copies: bool,
 }
 
 impl Outbox {
     pub(crate) fn at(dir: PathBuf) -> Outbox {
-        Outbox { dir }
+        Outbox {
+            dir,
+            sent_copies: false,
+        }
+    }
+
+    /// The same outbox, marking the mail it stores as wanting a copy in Sent when a later
+    /// `queue flush` delivers it (the run that stored it had `save_sent`).
+    pub(crate) fn with_sent_copies(mut self, wanted: bool) -> Outbox {
+        self.sent_copies = wanted;
+        self
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -111,6 +126,7 @@ impl Outbox {
             attempts: 1,
             last_error: error.to_string(),
             kind: EntryKind::Send,
+            sent_copy: self.sent_copies,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
         self.write_meta(&id, &meta)?;
@@ -137,6 +153,7 @@ impl Outbox {
             attempts: 1,
             last_error: error.to_string(),
             kind: EntryKind::SentCopy,
+            sent_copy: false,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(copy))?;
         self.write_meta(&id, &meta)?;

@@ -207,6 +207,34 @@ fn an_smtp_failure_leaves_sent_empty() {
     assert_no_copies(&imap);
 }
 
+/// Mail queued after a temporary SMTP failure gets its copy when `queue flush` delivers it,
+/// and only then.
+#[test]
+fn mail_kept_after_a_temporary_failure_gets_its_copy_when_flush_delivers_it() {
+    let smtp = Server::start(ServerOptions::plain().data_reply(451).fail_first(1));
+    let imap = Imapd::start(ImapdOptions::default());
+    let cmd = rmail();
+    cmd.write_config(&config(
+        &smtp,
+        "save_sent = true\n",
+        &imap.imap_toml("t", "starttls"),
+    ));
+    send(&cmd, &[]).assert_code(75);
+    assert!(imap.messages(SENT_MAILBOX).is_empty());
+    assert_eq!(cmd.outbox_ids().len(), 1);
+
+    let flushed = queue(&cmd, &["flush"]);
+    flushed.assert_success();
+    let received = smtp.wait_for(1, WAIT);
+    let copy = only_message(&imap, SENT_MAILBOX);
+    assert_eq!(
+        copy.raw,
+        with_header_at_end(&received[0].raw, "Bcc: c@example.com\r\n")
+    );
+    assert!(copy.has_flag("\\Seen"));
+    assert!(cmd.outbox_ids().is_empty(), "{flushed}");
+}
+
 /// Without save_sent nothing is copied (the default is false).
 #[test]
 fn without_save_sent_no_copy_is_made() {
