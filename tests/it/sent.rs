@@ -571,6 +571,58 @@ fn merge_copies_only_with_save_sent() {
     assert_eq!(copies, sent);
 }
 
+/// A merge whose IMAP server is down still sends every row (exit 0): the first copy kept
+/// gets a warning, the others are counted once, and each copy waits in the outbox, where
+/// `queue flush` saves them all without sending a row again.
+#[test]
+fn a_merge_with_imap_down_keeps_every_copy_and_warns_once() {
+    let smtp = Server::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("hello.txt");
+    fs::write(
+        &template,
+        "+++\nto = \"{{ email }}\"\nsubject = \"Hello {{ name }}\"\n+++\nHi {{ name }}\n",
+    )
+    .unwrap();
+    let data = dir.path().join("people.csv");
+    fs::write(
+        &data,
+        "name,email\nAnn,ann@example.com\nBob,bob@example.com\nCy,cy@example.com\n",
+    )
+    .unwrap();
+    let cmd = rmail();
+    let down = format!(
+        "[profiles.t.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"tls\"\n\
+         username = \"me@example.com\"\npassword = \"imap-secret\"\n",
+        closed_port()
+    );
+    cmd.write_config(&config(&smtp, "", &down));
+    let mut run = cmd.again();
+    run.arg("merge")
+        .arg(&template)
+        .arg("--data")
+        .arg(&data)
+        .arg("--save-sent");
+    let run = run.run();
+    run.assert_success();
+    assert_eq!(smtp.wait_for(3, WAIT).len(), 3);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{run}");
+    assert!(warnings[1].contains("3 copies"), "{run}");
+    assert_eq!(cmd.outbox_ids().len(), 3);
+
+    let imap = Imapd::start(ImapdOptions::default());
+    cmd.write_config(&config(&smtp, "", &imap.imap_toml("t", "tls")));
+    queue(&cmd, &["flush"]).assert_success();
+    assert_eq!(imap.messages(SENT_MAILBOX).len(), 3);
+    assert_eq!(smtp.messages().len(), 3);
+    assert!(cmd.outbox_ids().is_empty());
+}
+
 /// Providers that keep their own copy of SMTP-submitted mail (Gmail here): save_sent = true
 /// adds no second one; save_sent = "always" does.
 #[test]
