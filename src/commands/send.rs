@@ -6,7 +6,7 @@ use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
 use crate::delivery::sent;
 use crate::error::Result;
-use crate::message::compose;
+use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
 use crate::mime::{dkim, render};
 use crate::report::Report;
@@ -19,7 +19,7 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         None => None,
     };
     let mut spec = compose::compose(&request.message, std::io::stdin())?;
-    render::pin_identity(&mut spec);
+    identity::pin_identity(&mut spec);
     // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
     // the whole message in memory; without it large attachments are encoded as they are sent.
     let message = match &signer {
@@ -36,7 +36,14 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
             let outbox =
                 Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
             let log = DeliveryLog::from(&request.log);
-            deliver::deliver_or_keep(profile, &envelope, &message, &log, &outbox)?;
+            deliver::deliver_or_keep(
+                profile,
+                &envelope,
+                &message,
+                &log,
+                &outbox,
+                deliver::Keep::Temporary,
+            )?;
             let mut report = Report::default();
             if let Some(account) = &request.sent_copy {
                 sent::copy_one(

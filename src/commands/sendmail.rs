@@ -35,6 +35,7 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
         &message,
         &log,
         &outbox,
+        deliver::Keep::AlsoOnTlsInjection,
     )?;
     let mut report = Report::default();
     if let Some(account) = &request.sent_copy {

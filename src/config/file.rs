@@ -11,59 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::dirs;
+use crate::config::profile::{AuthMechanism, DkimAlgorithm, SaveSent, Security};
 use crate::error::{Error, Result};
-
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Security {
-    /// Plain connection upgraded with STARTTLS; a server without STARTTLS is an error.
-    #[default]
-    Starttls,
-    /// Implicit TLS from the first byte (usually port 465).
-    Tls,
-    /// No encryption: only for a trusted local relay.
-    None,
-}
-
-impl Security {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Security::Starttls => "starttls",
-            Security::Tls => "tls",
-            Security::None => "none",
-        }
-    }
-
-    /// The usual port for this mode.
-    pub(crate) fn default_port(self) -> u16 {
-        match self {
-            Security::Starttls => 587,
-            Security::Tls => 465,
-            Security::None => 25,
-        }
-    }
-}
-
-/// The SASL mechanism used to log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum AuthMechanism {
-    Plain,
-    Login,
-    /// OAuth 2 bearer token, taken from `password_command`.
-    Xoauth2,
-}
-
-impl AuthMechanism {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            AuthMechanism::Plain => "plain",
-            AuthMechanism::Login => "login",
-            AuthMechanism::Xoauth2 => "xoauth2",
-        }
-    }
-}
 
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -109,39 +58,6 @@ pub(crate) struct ProfileConfig {
     pub(crate) imap: Option<ImapConfig>,
 }
 
-/// `save_sent = true | false | "always"`: whether `send` keeps a copy in Sent. `true` adds
-/// none for a provider that keeps its own copy of SMTP-submitted mail (Gmail, Outlook…);
-/// `"always"` adds one anyway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum SaveSent {
-    #[default]
-    No,
-    Yes,
-    Always,
-}
-
-impl<'de> Deserialize<'de> for SaveSent {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = SaveSent;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("true, false or \"always\"")
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<SaveSent, E> {
-                Ok(if v { SaveSent::Yes } else { SaveSent::No })
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SaveSent, E> {
-                match v {
-                    "always" => Ok(SaveSent::Always),
-                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
-                }
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
 /// `[profiles.NAME.imap]`: where the copy in Sent goes. Unset keys come from the provider
 /// preset (host, port, security) and from the profile (username, password, ca_file,
 /// timeout_secs).
@@ -174,28 +90,6 @@ pub(crate) struct DkimConfig {
     pub(crate) private_key_file: PathBuf,
     #[serde(default)]
     pub(crate) algorithm: DkimAlgorithm,
-}
-
-/// The DKIM signature algorithm; the key in `private_key_file` must be of this type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub(crate) enum DkimAlgorithm {
-    /// RSA (2048 bits or more) with SHA-256: what every verifier understands.
-    #[default]
-    #[serde(rename = "rsa-sha256")]
-    RsaSha256,
-    /// Ed25519 with SHA-256 (RFC 8463); usually sent alongside an RSA signature.
-    #[serde(rename = "ed25519-sha256")]
-    Ed25519Sha256,
-}
-
-impl DkimAlgorithm {
-    /// The name as written in the config and in the signature's `a=` tag.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            DkimAlgorithm::RsaSha256 => "rsa-sha256",
-            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
-        }
-    }
 }
 
 /// A parsed configuration and where it came from.

@@ -5,12 +5,133 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::file::{
-    AuthMechanism, DkimConfig, ImapConfig, LoadedConfig, ProfileConfig, SaveSent, Security,
-};
+use serde::Deserialize;
+
+use crate::config::file::{ImapConfig, LoadedConfig, ProfileConfig};
 use crate::config::provider;
 use crate::config::secret::{PasswordSource, Secret};
 use crate::error::{Error, ErrorKind, Result};
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Security {
+    /// Plain connection upgraded with STARTTLS; a server without STARTTLS is an error.
+    #[default]
+    Starttls,
+    /// Implicit TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption: only for a trusted local relay.
+    None,
+}
+
+impl Security {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Security::Starttls => "starttls",
+            Security::Tls => "tls",
+            Security::None => "none",
+        }
+    }
+
+    /// The usual port for this mode.
+    pub(crate) fn default_port(self) -> u16 {
+        match self {
+            Security::Starttls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        }
+    }
+}
+
+/// The SASL mechanism used to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuthMechanism {
+    Plain,
+    Login,
+    /// OAuth 2 bearer token, taken from `password_command`.
+    Xoauth2,
+}
+
+impl AuthMechanism {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuthMechanism::Plain => "plain",
+            AuthMechanism::Login => "login",
+            AuthMechanism::Xoauth2 => "xoauth2",
+        }
+    }
+}
+
+/// The DKIM signature algorithm; the key in `private_key_file` must be of this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub(crate) enum DkimAlgorithm {
+    /// RSA (2048 bits or more) with SHA-256: what every verifier understands.
+    #[default]
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+    /// Ed25519 with SHA-256 (RFC 8463); usually sent alongside an RSA signature.
+    #[serde(rename = "ed25519-sha256")]
+    Ed25519Sha256,
+}
+
+impl DkimAlgorithm {
+    /// The name as written in the config and in the signature's `a=` tag.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DkimAlgorithm::RsaSha256 => "rsa-sha256",
+            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
+        }
+    }
+}
+
+/// A profile's DKIM identity and key (`dkim = { … }`); the key file is read by
+/// `mime::dkim::Signer::from_profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Dkim {
+    /// The signing domain (`d=`).
+    pub(crate) domain: String,
+    /// The selector (`s=`).
+    pub(crate) selector: String,
+    pub(crate) private_key_file: PathBuf,
+    pub(crate) algorithm: DkimAlgorithm,
+}
+
+/// `save_sent = true | false | "always"`: whether `send` keeps a copy in Sent. `true` adds
+/// none for a provider that keeps its own copy of SMTP-submitted mail (Gmail, Outlook…);
+/// `"always"` adds one anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SaveSent {
+    #[default]
+    No,
+    Yes,
+    Always,
+}
+
+impl<'de> Deserialize<'de> for SaveSent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SaveSent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or \"always\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<SaveSent, E> {
+                Ok(if v { SaveSent::Yes } else { SaveSent::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SaveSent, E> {
+                match v {
+                    "always" => Ok(SaveSent::Always),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
 
 /// A fully resolved SMTP account.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +156,7 @@ pub(crate) struct Profile {
     /// `sha256:` + hex of the certificate the server must present.
     pub(crate) tls_fingerprint: Option<String>,
     /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
-    pub(crate) dkim: Option<DkimConfig>,
+    pub(crate) dkim: Option<Dkim>,
     /// `save_sent`: whether `send` keeps a copy in the IMAP Sent mailbox.
     pub(crate) save_sent: SaveSent,
     /// The IMAP server for that copy, when the profile or its preset names one.
@@ -170,7 +291,12 @@ impl Profile {
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
             tls_fingerprint,
-            dkim: entry.dkim.clone(),
+            dkim: entry.dkim.as_ref().map(|d| Dkim {
+                domain: d.domain.clone(),
+                selector: d.selector.clone(),
+                private_key_file: d.private_key_file.clone(),
+                algorithm: d.algorithm,
+            }),
             save_sent: entry.save_sent.unwrap_or_default(),
             imap,
         })

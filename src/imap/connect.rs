@@ -92,7 +92,7 @@ pub(crate) fn open(account: &Account) -> Result<Limited<Stream>, Error> {
     let config = match account.security {
         Security::None => None,
         Security::Tls | Security::Starttls => {
-            Some(tls::config(account.ca_file.as_deref(), &account.what)?)
+            Some(tls::config(account.ca_file.as_deref(), &account.profile)?)
         }
     };
     let mut tcp = connect(&account.host, account.port, account.timeout, &server)?;
@@ -330,7 +330,7 @@ mod tests {
 
     fn account(port: u16, security: Security) -> Account {
         Account {
-            what: "profile 't' [imap]".into(),
+            profile: "t".into(),
             host: "127.0.0.1".into(),
             port,
             security,

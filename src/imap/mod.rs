@@ -25,8 +25,8 @@ pub(crate) mod utf7;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::file::Security;
 use crate::config::profile::Profile;
+use crate::config::profile::Security;
 use crate::config::secret::Secret;
 use crate::error::{Error, Result};
 
@@ -45,8 +45,8 @@ pub(crate) enum Auth {
 /// Where the copies of one profile go: its IMAP server, resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Account {
-    /// What to call it in errors: `profile 'work' [imap]`.
-    pub(crate) what: String,
+    /// The profile it belongs to.
+    pub(crate) profile: String,
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) security: Security,
@@ -78,7 +78,7 @@ impl Account {
             )));
         };
         Ok(Account {
-            what: format!("profile '{name}' [imap]"),
+            profile: name.clone(),
             host: imap.host.clone(),
             port: imap.port,
             security: imap.security,

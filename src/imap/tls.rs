@@ -1,50 +1,38 @@
-//! TLS for IMAP, by the same rules as SMTP: rustls with the system trust store (which
-//! honours `SSL_CERT_FILE`) plus the account's `ca_file`, certificates always verified.
+//! TLS for IMAP, by the same rules as SMTP (and through SMTP's trust configuration): rustls
+//! with the system trust store (which honours `SSL_CERT_FILE`) plus the account's `ca_file`,
+//! certificates always verified.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 use crate::error::{Error, ErrorKind};
+use crate::smtp;
+use crate::smtp::tls::TrustOptions;
 
-/// A client configuration trusting the system roots and `ca_file`. `what` names the
-/// account in errors (`profile 'work' [imap]`).
-pub(crate) fn config(ca_file: Option<&Path>, what: &str) -> Result<Arc<ClientConfig>, Error> {
-    let mut roots = RootCertStore::empty();
-    // Unreadable system certificates are skipped, as lettre does; ca_file may add the root.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(path) = ca_file {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(|iter| iter.collect::<Result<_, _>>())
-            .map_err(|e| {
+/// A client configuration trusting the system roots and `ca_file`: SMTP's, so both
+/// protocols follow one set of rules. `profile` names the profile in errors.
+pub(crate) fn config(ca_file: Option<&Path>, profile: &str) -> Result<Arc<ClientConfig>, Error> {
+    let pem = match ca_file {
+        Some(path) => Some((
+            path,
+            std::fs::read(path).map_err(|e| {
                 Error::config(format!(
-                    "{what}: ca_file {} is not a readable PEM certificate: {e}",
+                    "profile '{profile}' [imap]: cannot read ca_file {}: {e}",
                     path.display()
                 ))
-            })?;
-        if certs.is_empty() {
-            return Err(Error::config(format!(
-                "{what}: ca_file {} holds no PEM certificate",
-                path.display()
-            )));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| Error::config(format!("{what}: ca_file {}: {e}", path.display())))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config(format!("{what}: cannot set up TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+                .with_source(e)
+            })?,
+        )),
+        None => None,
+    };
+    smtp::tls::client_config(
+        profile,
+        pem.as_ref().map(|(path, bytes)| (*path, bytes.as_slice())),
+        TrustOptions::default(),
+    )
 }
 
 /// A client connection to `host` (a DNS name or an IP address, checked against the

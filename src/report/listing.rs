@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::config::file::SaveSent;
 use crate::config::profile::Profile;
+use crate::config::profile::SaveSent;
 use crate::delivery::outbox::{Entry, EntryKind};
 
 /// `rmail profiles`: each profile resolved, with the password's source but never its value.

@@ -11,7 +11,8 @@ pub(crate) mod sendmail;
 use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::config::file::{self, LoadedConfig, SaveSent};
+use crate::config::file::{self, LoadedConfig};
+use crate::config::profile::SaveSent;
 use crate::config::profile::{self, Profile};
 use crate::error::{Error, Result};
 use crate::imap;

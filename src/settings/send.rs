@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use crate::cli::SendArgs;
-use crate::config::file::SaveSent;
 use crate::config::profile::Profile;
+use crate::config::profile::SaveSent;
 use crate::error::{Error, Result};
 use crate::imap;
 use crate::message::address::Mailbox;
