@@ -21,6 +21,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod imapd;
 pub mod raw;
 
 use std::ffi::OsStr;
