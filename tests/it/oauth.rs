@@ -194,9 +194,13 @@ fn device_flow_for_a_machine_without_a_browser() {
     oauth::device(&uri, &code, "alice");
     let status = child.wait().expect("wait for rmail login");
     assert_eq!(status.code(), Some(0));
-    assert_eq!(
-        provider.count("urn:ietf:params:oauth:grant-type:device_code", "ok"),
-        1
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    assert_eq!(provider.count(device_grant, "ok"), 1);
+    // It polled before the person was done, and kept polling when told to wait.
+    assert!(
+        provider.count(device_grant, "authorization_pending") >= 1,
+        "{:?}",
+        provider.events()
     );
 
     send(&rmail, "After the device flow").assert_code(0);
@@ -358,11 +362,16 @@ fn client_credentials_for_a_cron_sendmail() {
 }
 
 #[test]
-fn no_token_in_verbose_output_check_or_profiles() {
+fn no_token_in_verbose_output_check_profiles_or_the_log() {
     let provider = Provider::start(3600);
     let server = smtp(&provider);
     let rmail = rmail();
-    rmail.write_config(&config(&server, &provider, "auth-code", ""));
+    let log = rmail.home().join("deliveries.log");
+    rmail.write_config(&format!(
+        "log_file = {}\n{}",
+        toml_string(&log.display().to_string()),
+        config(&server, &provider, "auth-code", "")
+    ));
     login_with_browser(&rmail).assert_code(0);
     let secrets = tokens_of(&rmail);
 
@@ -396,7 +405,14 @@ fn no_token_in_verbose_output_check_or_profiles() {
     profiles.args(["profiles"]);
     let run = profiles.run();
     run.assert_code(0);
+    assert!(run.stdout.contains("OAuth2"), "{run}");
     assert_no_secret(&run, &secrets);
+
+    let logged = fs::read_to_string(&log).expect("the delivery log was written");
+    assert!(logged.contains("result=sent"), "{logged}");
+    for secret in &secrets {
+        assert!(!logged.contains(secret.as_str()), "a token leaked into the log");
+    }
 }
 
 #[test]
