@@ -21,6 +21,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -570,6 +572,8 @@ pub struct ServerOptions {
     /// Offer AUTH XOAUTH2 only and accept a token only if this introspection endpoint
     /// (an [`oauth::Provider`]'s) says it is active with the smtp scope.
     pub xoauth2_introspect: Option<String>,
+    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
+    pub no_smtputf8: bool,
 }
 
 impl ServerOptions {
@@ -649,6 +653,12 @@ impl ServerOptions {
         self
     }
 
+    /// Do not offer SMTPUTF8.
+    pub fn without_smtputf8(mut self) -> Self {
+        self.no_smtputf8 = true;
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -713,6 +723,9 @@ impl ServerOptions {
         if let Some(url) = &self.xoauth2_introspect {
             args.push("--xoauth2-introspect".into());
             args.push(url.clone());
+        }
+        if self.no_smtputf8 {
+            args.push("--no-smtputf8".into());
         }
         args
     }
