@@ -34,7 +34,7 @@ pub(crate) enum Keep {
 /// temporary failures (exit 75), configuration problems met while connecting (exit 78:
 /// a password agent not running, a variable missing under cron, an unreadable ca_file)
 /// and credentials that cannot be had (an OAuth grant to renew with `rmail login`, 77):
-/// neither may cost the message, and `queue flush` sends it once the cause is gone; and what
+/// none may cost the message, and `queue flush` sends it once the cause is gone; and what
 /// `keep` adds. Every attempt is written to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,

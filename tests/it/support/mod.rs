@@ -569,11 +569,11 @@ pub struct ServerOptions {
     pub pipelining: bool,
     /// Also offer AUTH XOAUTH2, with the `auth` password as the bearer token.
     pub xoauth2: bool,
+    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
+    pub no_smtputf8: bool,
     /// Offer AUTH XOAUTH2 only and accept a token only if this introspection endpoint
     /// (an [`oauth::Provider`]'s) says it is active with the smtp scope.
     pub xoauth2_introspect: Option<String>,
-    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
-    pub no_smtputf8: bool,
 }
 
 impl ServerOptions {
@@ -647,15 +647,15 @@ impl ServerOptions {
         self
     }
 
-    /// AUTH XOAUTH2 checked against `provider`'s token introspection.
-    pub fn xoauth2_introspect(mut self, provider: &oauth::Provider) -> Self {
-        self.xoauth2_introspect = Some(provider.introspection_url());
-        self
-    }
-
     /// Do not offer SMTPUTF8.
     pub fn without_smtputf8(mut self) -> Self {
         self.no_smtputf8 = true;
+        self
+    }
+
+    /// AUTH XOAUTH2 checked against `provider`'s token introspection.
+    pub fn xoauth2_introspect(mut self, provider: &oauth::Provider) -> Self {
+        self.xoauth2_introspect = Some(provider.introspection_url());
         self
     }
 
@@ -720,12 +720,12 @@ impl ServerOptions {
         if self.xoauth2 {
             args.push("--xoauth2".into());
         }
+        if self.no_smtputf8 {
+            args.push("--no-smtputf8".into());
+        }
         if let Some(url) = &self.xoauth2_introspect {
             args.push("--xoauth2-introspect".into());
             args.push(url.clone());
-        }
-        if self.no_smtputf8 {
-            args.push("--no-smtputf8".into());
         }
         args
     }
