@@ -12,6 +12,8 @@ use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
 use crate::delivery::merge::plan::{Plan, Refused, Selection};
 use crate::delivery::merge::pool::{Event, Outcome, Pool};
+use crate::delivery::outbox::Outbox;
+use crate::delivery::sent::SentCopies;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mime::dkim;
 use crate::report::Report;
@@ -101,15 +103,32 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     let total = checked.pending;
     let progress = Progress::new(total as u64);
     let mut failures = Failures::new(&request.failed_rows, &data, &checked);
+    let outbox;
+    let mut copies = match (&request.sent_copy, &request.outbox_dir) {
+        (Some(account), Some(outbox_dir)) => {
+            outbox = Outbox::at(outbox_dir.clone());
+            Some(SentCopies::new(profile, account, &outbox, request.verbose))
+        }
+        _ => None,
+    };
     let outcome = pool.send_all(plan.pending(&data, &checked)?, sessions, |event| {
         match event {
             Event::Sent {
                 row: (row, key),
                 reply,
                 to,
+                envelope,
+                message,
             } => {
                 progress.inc();
                 journal.record(key, &format!("row {} to {to}", row.number))?;
+                // After the journal: a copy is only ever made of a row that counts as sent.
+                if let Some(line) = copies
+                    .as_mut()
+                    .and_then(|c| c.save_or_keep(envelope, message))
+                {
+                    progress.say(line);
+                }
                 if request.verbose {
                     progress.say(format!("merge: {} sent to {to}: {reply}", row.describe()));
                 }
@@ -132,6 +151,9 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         }
         Ok(())
     });
+    if let Some(line) = copies.and_then(SentCopies::finish) {
+        progress.say(line);
+    }
     progress.finish();
     finish(outcome, failures, &request, journal, already, total)
 }
