@@ -75,7 +75,7 @@ impl Journal {
         &self.path
     }
 
-    /// True when the row with this key was accepted in an earlier run (or this one).
+    /// True when the row with this key was accepted in an earlier run.
     pub(crate) fn contains(&self, key: &str) -> bool {
         self.done.contains(key)
     }
@@ -108,7 +108,9 @@ impl Journal {
                     ),
                 )
             })?;
-        self.done.insert(key.to_string());
+        // Not added to the keys read at open: a merge looks keys up before it sends (its
+        // check pass), never after, and a million keys kept here would be most of the
+        // merge's memory.
         Ok(())
     }
 }
