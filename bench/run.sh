@@ -3,6 +3,7 @@
 # smtpd, dovecot-core for its SASL AUTH, stunnel4 for implicit TLS, msmtp, s-nail, GNU time,
 # openssl; PyPI: mailmerge in a venv), builds rmail in release mode, and runs the benchmark.
 # Needs root (or sudo) for the installs and for the private Postfix instance.
+# Took 16.5 minutes on a 2-core machine shared with other builds (quiet: an estimated 3-4).
 # Usage: bash bench/run.sh [--quick] [--only WORKLOAD[,WORKLOAD...]] [--rows 1000,10000,100000]
 #   workloads: one-off scaling merge merge-tls one-off-tls large million (million: not by default)
 set -euo pipefail
