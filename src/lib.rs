@@ -15,6 +15,7 @@ mod error;
 mod imap;
 mod message;
 mod mime;
+mod oauth;
 mod report;
 mod settings;
 mod smtp;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::file::{ImapConfig, LoadedConfig, ProfileConfig};
-use crate::config::provider;
 use crate::config::secret::{PasswordSource, Secret};
+use crate::config::{oauth, provider};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How the SMTP connection is secured.
@@ -239,13 +239,44 @@ impl Profile {
                 "a password is set but no username; add username = \"…\"",
             )));
         }
-        if entry.auth == Some(AuthMechanism::Xoauth2)
-            && !matches!(password, Some(PasswordSource::Command(_)))
-        {
-            return Err(Error::config(in_profile(
-                "auth = \"xoauth2\" takes the access token from password_command; set password_command",
-            )));
-        }
+        let timeout = entry
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let (auth, password) = match &entry.oauth {
+            Some(table) => {
+                if password.is_some() {
+                    return Err(Error::config(in_profile(
+                        "an oauth table and a password source exclude each other; keep one",
+                    )));
+                }
+                if matches!(entry.auth, Some(a) if a != AuthMechanism::Xoauth2) {
+                    return Err(Error::config(in_profile(
+                        "an oauth table logs in with auth = \"xoauth2\"",
+                    )));
+                }
+                if entry.username.is_none() {
+                    return Err(Error::config(in_profile(
+                        "XOAUTH2 needs the mailbox address: add username = \"…\"",
+                    )));
+                }
+                let settings = oauth::resolve(name, table, preset, timeout, &in_profile)?;
+                (
+                    Some(AuthMechanism::Xoauth2),
+                    Some(PasswordSource::OAuth(Box::new(settings))),
+                )
+            }
+            None => {
+                if entry.auth == Some(AuthMechanism::Xoauth2)
+                    && !matches!(password, Some(PasswordSource::Command(_)))
+                {
+                    return Err(Error::config(in_profile(
+                        "auth = \"xoauth2\" needs an oauth table (then `rmail login`) or password_command",
+                    )));
+                }
+                (entry.auth, password)
+            }
+        };
         if entry.concurrency == Some(0) {
             return Err(Error::config(in_profile("concurrency must be at least 1")));
         }
@@ -268,11 +299,7 @@ impl Profile {
                 ))
             }))
             .transpose()?;
-        let timeout = entry
-            .timeout_secs
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        let imap = resolve_imap(entry, preset, timeout)
+        let imap = resolve_imap(entry, preset, auth, timeout)
             .map_err(|what| Error::config(in_profile(&what)))?;
         Ok(Profile {
             name: name.to_string(),
@@ -280,7 +307,7 @@ impl Profile {
             host,
             port,
             security,
-            auth: entry.auth,
+            auth,
             username: entry.username.clone(),
             password,
             from: entry.from.clone(),
@@ -302,7 +329,15 @@ impl Profile {
         })
     }
 
-    /// Fetches the password, if the profile logs in at all.
+    /// The profile's OAuth settings, when rmail obtains its tokens itself.
+    pub(crate) fn oauth(&self) -> Option<&crate::oauth::OAuthSettings> {
+        match &self.password {
+            Some(PasswordSource::OAuth(settings)) => Some(settings),
+            _ => None,
+        }
+    }
+
+    /// Fetches the password (or OAuth access token), if the profile logs in at all.
     pub(crate) fn secret(&self) -> Result<Option<Secret>> {
         self.password
             .as_ref()
@@ -335,6 +370,7 @@ fn password_source(
 fn resolve_imap(
     entry: &ProfileConfig,
     preset: Option<&'static provider::Preset>,
+    smtp_auth: Option<AuthMechanism>,
     smtp_timeout: Duration,
 ) -> std::result::Result<Option<ImapProfile>, String> {
     let table = entry.imap.clone().unwrap_or_default();
@@ -371,7 +407,9 @@ fn resolve_imap(
             Security::Tls => 993,
             Security::Starttls | Security::None => 143,
         });
-    let xoauth2 = own_password.is_none() && entry.auth == Some(AuthMechanism::Xoauth2);
+    // Without a password of its own, IMAP logs in the way SMTP does: an OAuth token (from
+    // the oauth table or password_command) goes with XOAUTH2.
+    let xoauth2 = own_password.is_none() && smtp_auth == Some(AuthMechanism::Xoauth2);
     Ok(Some(ImapProfile {
         host,
         port,
@@ -593,6 +631,17 @@ mod tests {
         assert_eq!(imap.sent_folder.as_deref(), Some("已发送"));
         assert_eq!(imap.timeout, Duration::from_secs(7));
         assert!(imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn an_oauth_profile_logs_in_to_imap_with_its_token_unless_the_table_has_a_password() {
+        let oauth = "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n\
+                     auth = \"xoauth2\"\npassword_command = \"token-helper\"\n";
+        let p = select(&load(oauth), None).unwrap().unwrap();
+        assert!(p.imap.unwrap().xoauth2);
+        let own = format!("{oauth}[profiles.g.imap]\npassword_env = \"IMAP_APP_PASSWORD\"\n");
+        let p = select(&load(&own), None).unwrap().unwrap();
+        assert!(!p.imap.unwrap().xoauth2);
     }
 
     #[test]
