@@ -45,6 +45,9 @@ pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(1);
 /// Messages up to this size are stuffed into one buffer and written in one go.
 const SINGLE_WRITE_LIMIT: usize = 4 << 20;
 
+/// Bytes of stuffed message data per write when a message is streamed.
+const UPLOAD_WRITE: usize = 256 << 10;
+
 /// How many AUTH challenges (334) rmail answers before giving up.
 const MAX_CHALLENGES: usize = 5;
 
@@ -359,7 +362,7 @@ impl Session {
         self.trace_out(&format!("({} bytes of message data)", message.len()));
         match stuffed {
             Some(bytes) => self.write(&bytes)?,
-            None => self.upload(message.chunks(64 << 10).map(Cow::Borrowed))?,
+            None => self.upload(message.chunks(UPLOAD_WRITE).map(Cow::Borrowed))?,
         }
         self.finish()
     }
@@ -395,7 +398,7 @@ impl Session {
     /// illegal byte cuts the connection before the final dot, so nothing is delivered.
     fn upload<'a>(&mut self, chunks: impl Iterator<Item = Cow<'a, [u8]>>) -> Result<()> {
         let mut stuffer = Stuffer::default();
-        let mut out = Vec::with_capacity(70 << 10);
+        let mut out = Vec::with_capacity(UPLOAD_WRITE + (8 << 10));
         let cut = |session: &mut Session, e: data::Violation| {
             session.state = State::Broken;
             session.wire.shutdown();
@@ -408,7 +411,7 @@ impl Session {
             if let Err(e) = stuffer.push(&chunk, &mut out) {
                 return Err(cut(self, e));
             }
-            if out.len() >= 64 << 10 {
+            if out.len() >= UPLOAD_WRITE {
                 self.write(&out)?;
                 out.clear();
             }

@@ -92,6 +92,8 @@ pub(crate) struct Wire {
     stream: Option<Stream>,
     /// Received, not yet part of a reply: at most one partial line plus one read.
     pending: Vec<u8>,
+    /// The write timeout last set, so that a long upload does not set it per write.
+    write_timeout: Option<Duration>,
 }
 
 impl Wire {
@@ -99,6 +101,7 @@ impl Wire {
         Wire {
             stream: Some(stream),
             pending: Vec::with_capacity(READ_CHUNK),
+            write_timeout: None,
         }
     }
 
@@ -133,13 +136,19 @@ impl Wire {
             .take()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
         self.stream = Some(stream.into_tls(config, host)?);
+        self.write_timeout = None;
         Ok(())
     }
 
     /// Writes `bytes` in one write call, each write bounded by `timeout`.
     pub(crate) fn write_all(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), WireError> {
+        if self.write_timeout != Some(timeout) {
+            self.stream()?
+                .set_write_timeout(timeout)
+                .map_err(WireError::Io)?;
+            self.write_timeout = Some(timeout);
+        }
         let stream = self.stream()?;
-        stream.set_write_timeout(timeout).map_err(WireError::Io)?;
         stream
             .write_all(bytes)
             .and_then(|()| stream.flush())
