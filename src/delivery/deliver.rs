@@ -43,15 +43,15 @@ pub(crate) fn deliver_or_keep(
     outbox: &Outbox,
     keep_also: Keep,
 ) -> Result<String> {
+    let size = message.len() as usize;
     let record = |outcome, detail: &str| {
-        log.record(&Delivery {
-            profile: &profile.name,
-            from: &envelope.from,
-            recipients: &envelope.recipients,
-            size: message.len() as usize,
+        log.record(&Delivery::of(
+            &profile.name,
+            envelope,
+            size,
             outcome,
             detail,
-        })
+        ))
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();

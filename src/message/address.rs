@@ -73,6 +73,13 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// The domain of the address (`example.com` of `ann@example.com`).
+    pub(crate) fn domain(&self) -> &str {
+        self.email.rsplit_once('@').map_or("localhost", |(_, d)| d)
+    }
+}
+
 impl std::fmt::Display for Mailbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.name {

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::message::address::{Mailbox, split_list};
+use crate::message::identity;
 use crate::message::spec::Envelope;
 use crate::settings::sendmail::{Aliases, SendmailRequest};
 
@@ -97,22 +98,12 @@ pub(crate) fn prepare(request: &SendmailRequest, input: &[u8]) -> Result<Prepare
         headers.insert(0, RawHeader::new("From", &encode_mailbox(&from)));
     }
     if !headers.iter().any(|h| h.is("Date")) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let date = mail_builder::headers::date::Date::new(now).to_rfc822();
-        headers.push(RawHeader::new("Date", &date));
+        headers.push(RawHeader::new("Date", &identity::date_now()));
     }
     if !headers.iter().any(|h| h.is("Message-ID")) {
-        let domain = sender
-            .email
-            .rsplit_once('@')
-            .map(|(_, d)| d)
-            .unwrap_or("localhost");
         headers.push(RawHeader::new(
             "Message-ID",
-            &format!("<{}>", crate::mime::render::new_message_id(domain)),
+            &format!("<{}>", identity::new_message_id(sender.domain())),
         ));
     }
 

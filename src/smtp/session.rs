@@ -26,8 +26,8 @@ use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParame
 use lettre::transport::smtp::response::Response;
 use rustls::ClientConfig;
 
-use crate::config::file::{AuthMechanism, Security};
 use crate::config::profile::Profile;
+use crate::config::profile::{AuthMechanism, Security};
 use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;

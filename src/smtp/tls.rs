@@ -133,7 +133,5 @@ impl ServerCertVerifier for AnyCertificate {
 
 /// `sha256:` + lowercase hex of a DER certificate, the form `tls_fingerprint` takes.
 pub(crate) fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::digest::sha256_hex(der, 32))
 }

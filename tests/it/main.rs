@@ -15,6 +15,7 @@ mod load;
 mod merge;
 mod packaging;
 mod queue;
+mod resolve;
 mod send;
 mod sendmail;
 mod session;
