@@ -192,7 +192,7 @@ impl Session {
             caps: Capabilities::default(),
             pipelining: false,
         };
-        let hello = client_id(profile).to_string();
+        let hello = client_id(profile);
         session.expect(Stage::Greeting, None)?;
         session.ehlo(&hello)?;
 
@@ -245,11 +245,8 @@ impl Session {
         })
     }
 
-    fn ehlo(&mut self, hello: &str) -> Result<()> {
-        let reply = self.expect(
-            Stage::Ehlo,
-            Some(&Ehlo::new(ClientId::Domain(hello.to_owned())).to_string()),
-        )?;
+    fn ehlo(&mut self, hello: &ClientId) -> Result<()> {
+        let reply = self.expect(Stage::Ehlo, Some(&Ehlo::new(hello.clone()).to_string()))?;
         self.caps = Capabilities::from_ehlo(&reply);
         Ok(())
     }
@@ -527,19 +524,19 @@ impl Session {
 
     /// Uses PIPELINING for MAIL FROM and RCPT TO from now on, if the server offers it.
     /// Worth it for a session that sends many messages (a merge).
-    pub(crate) fn use_pipelining(&mut self, _profile: &Profile) -> Result<bool> {
+    pub(crate) fn use_pipelining(&mut self) -> bool {
         self.pipelining = self.caps.pipelining;
-        Ok(self.pipelining)
+        self.pipelining
     }
 
-    /// What `rmail check` reports: the full EHLO reply and the certificate chain.
-    pub(crate) fn report(&mut self, _client_id: &ClientId) -> Result<ServerReport> {
-        let encrypted = self.wire.is_encrypted();
-        Ok(ServerReport {
+    /// What `rmail check` reports: the full EHLO reply (the one after TLS) and the
+    /// certificate chain.
+    pub(crate) fn report(&self) -> ServerReport {
+        ServerReport {
             ehlo: self.caps.lines.clone(),
             certificates: self.wire.peer_certificates(),
-            encrypted,
-        })
+            encrypted: self.wire.is_encrypted(),
+        }
     }
 
     /// Ends the session politely (see [`Drop`]).

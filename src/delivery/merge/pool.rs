@@ -219,7 +219,7 @@ impl Shared<'_, '_> {
             ..ConnectOptions::default()
         };
         let mut session = Session::open(self.pool.profile, self.pool.secret, options)?;
-        session.use_pipelining(self.pool.profile)?;
+        session.use_pipelining();
         Ok(session)
     }
 }
