@@ -352,7 +352,7 @@ impl<J> Shared<'_, '_, J> {
         };
         let secret = fresh.as_ref().or(self.pool.secret);
         let mut session = Session::open(self.pool.profile, secret, options)?;
-        session.use_pipelining(self.pool.profile)?;
+        session.use_pipelining();
         Ok(session)
     }
 }
