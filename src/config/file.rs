@@ -130,7 +130,8 @@ pub(crate) fn parse(path: PathBuf, source: String) -> Result<LoadedConfig> {
             // serde's message quotes the offending value, which here is a secret.
             "must be a string".to_string()
         } else {
-            err.message().trim().to_string()
+            let message = err.message().trim();
+            unknown_key(message).unwrap_or_else(|| message.to_string())
         };
         let at = offset
             .map(|o| format!(":{}", line_of(&source, o)))
@@ -210,6 +211,49 @@ fn file_mode(_path: &Path) -> Option<u32> {
     None
 }
 
+/// serde's "unknown field `prot`, expected one of `provider`, `host`, …" → "unknown key
+/// `prot`; did you mean `port`?" (or the list of keys when none is close).
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .min()
+        .filter(|(d, _)| *d <= (key.chars().count() / 3).max(1));
+    Some(match closest {
+        Some((_, k)) => format!("unknown key `{key}`; did you mean `{k}`?"),
+        None => format!(
+            "unknown key `{key}`; the keys here are: {}",
+            known.join(", ")
+        ),
+    })
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions, plus a swap of two
+/// neighbours counted as one (`prot` → `port`), the typo people make most.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// 1-based line number of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
     source
@@ -245,6 +289,29 @@ mod tests {
         );
         assert!(err.message().contains("prot"), "{err}");
         assert!(!err.message().contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        let err = parse_str("[profiles.a]\nhost = \"x\"\nprot = 25\n").unwrap_err();
+        assert!(
+            err.message()
+                .ends_with("unknown key `prot`; did you mean `port`?"),
+            "{err}"
+        );
+        let err = parse_str("default_profil = \"a\"\n").unwrap_err();
+        assert!(
+            err.message().contains("did you mean `default_profile`?"),
+            "{err}"
+        );
+        // Nothing close: the keys are listed instead.
+        let err = parse_str("[profiles.a]\nzzzzzz = 1\n").unwrap_err();
+        assert!(
+            err.message().contains("the keys here are: provider, host"),
+            "{err}"
+        );
+        assert_eq!(edit_distance("passwrd", "password"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -84,7 +84,12 @@ fn from_template(
             skip.push(key);
         }
     }
-    let rendered = loaded.render_except(&crate::template::context(&vars), &[], &skip)?;
+    let rendered = loaded
+        .render_except(&crate::template::context(&vars), &[], &skip)
+        .map_err(|e| match crate::template::undefined_variable(&e) {
+            Some(var) => Error::data(format!("{}; pass --var {var}=…", e.message())),
+            None => e,
+        })?;
     let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
 
     if let Some(from) = &request.from {

@@ -393,7 +393,7 @@ impl Template {
             let detail = e.detail().unwrap_or("");
             let what = match undefined_name(detail) {
                 Some(var) if e.kind() == minijinja::ErrorKind::UndefinedError => {
-                    format!("undefined variable `{var}`")
+                    format!("{UNDEFINED}{var}`")
                 }
                 _ if detail.is_empty() => e.kind().to_string(),
                 _ => format!("{}: {detail}", e.kind()),
@@ -520,6 +520,16 @@ impl Template {
         })
     }
 }
+
+/// The variable an "undefined variable" error of [`Template::render`] is about, so that the
+/// caller can say how to define it (a `--var` for `rmail send`, a data column for a merge).
+pub(crate) fn undefined_variable(err: &Error) -> Option<&str> {
+    let rest = err.message().strip_prefix(UNDEFINED)?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// How [`Template::render`] starts the message of an undefined variable.
+const UNDEFINED: &str = "undefined variable `";
 
 /// `` `name` is undefined `` → `name`.
 fn undefined_name(detail: &str) -> Option<&str> {

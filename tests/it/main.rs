@@ -13,6 +13,7 @@ mod faults;
 mod harness;
 mod load;
 mod merge;
+mod messages;
 mod packaging;
 mod queue;
 mod resolve;

@@ -66,7 +66,8 @@ impl Plan {
     fn render(&self, row: &Row) -> Result<Rendered> {
         let mut rendered = self
             .template
-            .render(&template::context(&row.values), &self.roots)?;
+            .render(&template::context(&row.values), &self.roots)
+            .map_err(|e| self.with_fix(e))?;
         let spec = &mut rendered.spec;
         if spec.from.is_none() {
             spec.from = self.default_from.clone();
@@ -90,6 +91,24 @@ impl Plan {
         }
         spec.validate()?;
         Ok(rendered)
+    }
+
+    /// An undefined variable gets the fix: the column the data file lacks.
+    fn with_fix(&self, err: Error) -> Error {
+        let Some(var) = template::undefined_variable(&err) else {
+            return err;
+        };
+        let data = self.data.path.display();
+        let add = if self.data.columns.is_empty() {
+            format!("add the key \"{var}\" to each object in {data}")
+        } else {
+            let has = self.data.columns.join(", ");
+            format!("add a column {var} to {data} (it has: {has})")
+        };
+        Error::data(format!(
+            "{}; {add}, or write {{{{ {var} | default(\"\") }}}} in the template",
+            err.message()
+        ))
     }
 
     /// The message for one row, as bytes.
