@@ -41,9 +41,6 @@ pub(crate) struct ComposeRequest {
     pub(crate) subject: Option<String>,
     pub(crate) text: Option<TextSource>,
     pub(crate) html_file: Option<PathBuf>,
-    /// Read the body (or a template's `stdin` variable) from standard input when it is not
-    /// a terminal.
-    pub(crate) body_from_stdin: bool,
     pub(crate) inline: Vec<InlineArg>,
     pub(crate) attach: Vec<PathBuf>,
     pub(crate) headers: Vec<Header>,
@@ -113,7 +110,6 @@ fn compose_request(args: &SendArgs, profile: Option<&Profile>) -> Result<Compose
             })
         })
         .transpose()?;
-    let has_body_flag = text.is_some() || args.html_file.is_some();
     Ok(ComposeRequest {
         from: args.from.as_deref().map(Mailbox::parse).transpose()?,
         default_from: default_sender(profile),
@@ -130,7 +126,6 @@ fn compose_request(args: &SendArgs, profile: Option<&Profile>) -> Result<Compose
             None => Vec::new(),
         },
         subject: args.subject.clone(),
-        body_from_stdin: !has_body_flag,
         text,
         html_file: args.html_file.clone(),
         inline: args.inline.iter().map(|a| inline_arg(a)).collect(),

@@ -11,6 +11,7 @@ mod cli;
 mod dkim;
 mod faults;
 mod harness;
+mod input;
 mod load;
 mod merge;
 mod messages;

@@ -21,6 +21,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod pty;
 pub mod raw;
 
 use std::ffi::OsStr;
