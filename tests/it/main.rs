@@ -15,6 +15,7 @@ mod input;
 mod load;
 mod merge;
 mod messages;
+mod oauth;
 mod packaging;
 mod queue;
 mod resolve;
