@@ -1,10 +1,15 @@
 //! `rmail merge`: the plan (every row rendered and checked, nothing open), then the pool
 //! (rows not yet in the journal, over reused sessions), then the summary.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::config::profile::Profile;
 use crate::delivery::merge::data::{Dataset, Row};
 use crate::delivery::merge::journal::Journal;
+use crate::delivery::merge::key;
 use crate::delivery::merge::pace::Pace;
 use crate::delivery::merge::plan::Plan;
 use crate::delivery::merge::pool::{Event, Outcome, Pool};
@@ -69,16 +74,32 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         return Err(Error::config("no SMTP profile configured"));
     };
 
+    // With --key, each row is journaled under its content key and its column key.
+    let column_keys = request
+        .key
+        .as_deref()
+        .map(|column| key::column_keys(&plan.data, column))
+        .transpose()?;
+    let keys: Vec<String> = match &column_keys {
+        Some(by_column) => plan
+            .data
+            .row_keys()
+            .into_iter()
+            .zip(by_column)
+            .map(|(content, column)| format!("{content} {column}"))
+            .collect(),
+        None => plan.data.row_keys(),
+    };
     let mut journal = Journal::open(&request.journal)?;
-    let keys = plan.data.row_keys();
+    let sent_before = |journal: &Journal, i: usize| keys[i].split(' ').any(|k| journal.contains(k));
     let already = selected
         .iter()
-        .filter(|&&i| journal.contains(&keys[i]))
+        .filter(|&&i| sent_before(&journal, i))
         .count();
     let pending: Vec<usize> = selected
         .iter()
         .copied()
-        .filter(|&i| !journal.contains(&keys[i]))
+        .filter(|&i| !sent_before(&journal, i))
         .take(limit)
         .collect();
     if pending.is_empty() {
@@ -86,6 +107,27 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             "merge: 0 sent, 0 failed, {already} already sent (journal {})",
             journal.path().display()
         )));
+    }
+
+    if request.confirm && std::io::stdin().is_terminal() {
+        let (envelope, _) = plan.build(pending[0])?;
+        confirm(
+            pending.len(),
+            already,
+            profile,
+            &envelope.recipients.join(", "),
+        )?;
+    }
+    // The first Ctrl-C lets the messages in flight finish, then stops and sums up; a second
+    // one ends rmail at once (each accepted row is already in the journal).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for register in [
+        signal_hook::flag::register_conditional_default,
+        signal_hook::flag::register,
+    ] {
+        register(signal_hook::consts::SIGINT, Arc::clone(&interrupted)).map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("cannot handle Ctrl-C: {e}")).with_source(e)
+        })?;
     }
 
     // A file every row (or several) attaches is read and encoded once, not once per row.
@@ -98,6 +140,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         verbose: request.verbose,
         pace: request.rate.map(Pace::new),
         build: &build,
+        interrupted: &interrupted,
     };
     let sessions = request.concurrency.clamp(1, pending.len());
     let total = pending.len();
@@ -132,7 +175,46 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         Ok(())
     });
     progress.finish();
-    finish(outcome, &plan.data, &request, &journal, already, total)
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    finish(
+        outcome,
+        &plan.data,
+        &request,
+        &journal,
+        already,
+        total,
+        interrupted,
+    )
+}
+
+/// On a terminal, before the first message: what is about to happen, and a yes to go on.
+/// Anything but y/yes (an empty line, end of input) sends nothing.
+fn confirm(count: usize, already: usize, profile: &Profile, first: &str) -> Result<()> {
+    let already = if already > 0 {
+        format!(" ({already} already sent before)")
+    } else {
+        String::new()
+    };
+    eprint!(
+        "rmail: send {count} message{} with profile '{}' ({}:{}), the first to {first}{already}? [y/N] ",
+        if count == 1 { "" } else { "s" },
+        profile.name,
+        profile.host,
+        profile.port
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        return Ok(());
+    }
+    if answer.is_empty() {
+        eprintln!();
+    }
+    Err(Error::new(
+        ErrorKind::Cancelled,
+        "merge: nothing sent (not confirmed); answer y to send, or pass --yes to skip the question",
+    ))
 }
 
 /// Prints the failures, writes the failed rows, sums up, and picks the exit code.
@@ -143,6 +225,7 @@ fn finish(
     journal: &Journal,
     already: usize,
     pending: usize,
+    interrupted: bool,
 ) -> Result<Report> {
     outcome.failures.sort_by_key(|(row, _, _)| *row);
     for (row, error, to) in &outcome.failures {
@@ -168,6 +251,22 @@ fn finish(
     }
     let failed = outcome.failures.len();
     let not_sent = pending.saturating_sub(outcome.sent + failed);
+    if interrupted {
+        let failed = if failed > 0 {
+            format!(", {failed} failed (listed above)")
+        } else {
+            String::new()
+        };
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            format!(
+                "merge interrupted: {} sent{failed}, {not_sent} not sent yet (journal {}); run \
+                 the same command again to send the rest: rows already accepted are not sent twice",
+                outcome.sent,
+                journal.path().display()
+            ),
+        ));
+    }
     if not_sent > 0 && outcome.fatal.is_none() {
         // Every session lost its connection while rows were left.
         outcome.fatal = Some(Error::new(

@@ -30,6 +30,10 @@ pub(crate) struct MergeRequest {
     /// Messages per second: `--rate`, else the profile's `max_per_second`.
     pub(crate) rate: Option<f64>,
     pub(crate) journal: PathBuf,
+    /// `--key COLUMN`: journal rows by this column as well as by content.
+    pub(crate) key: Option<String>,
+    /// Ask before the first message when stdin is a terminal (no `--yes`).
+    pub(crate) confirm: bool,
     /// Where the rows that failed are written (same format as the data).
     pub(crate) failed_rows: PathBuf,
     pub(crate) verbose: bool,
@@ -79,6 +83,8 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         default_from: default_sender(profile.as_ref()).ok(),
         dry_run_dir: args.out_dir.filter(|_| args.dry_run),
         limit: args.limit,
+        key: args.key.filter(|k| !k.trim().is_empty()),
+        confirm: !args.yes,
         data: args.data,
         shard,
         redirect,

@@ -230,3 +230,75 @@ fn unreferenced_inline_image_is_warned_about() {
         .unwrap();
     assert!(mime_tree(&msg).contains("multipart/related[text/html,image/png,image/png]"));
 }
+
+/// `--key invoice`: a row fixed after it was sent (a typo in the name) is known by its
+/// invoice number and not sent again; without a key it would count as a new row.
+#[test]
+fn key_column_identifies_rows_across_edits() {
+    let server = Server::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("invoice.txt");
+    fs::write(
+        &template,
+        "+++\nto = \"{{ name }} <{{ email }}>\"\nsubject = \"Invoice {{ invoice }}\"\n+++\nDear {{ name }}\n",
+    )
+    .unwrap();
+    let data = dir.path().join("invoices.csv");
+    fs::write(
+        &data,
+        "invoice,name,email\nINV-1,Jhon,john@example.com\nINV-2,Mary,mary@example.com\n",
+    )
+    .unwrap();
+    let cmd = sender(&server);
+    let merge = |extra: &[&str]| {
+        let mut run = cmd.again();
+        run.arg("merge")
+            .arg(&template)
+            .arg("--data")
+            .arg(&data)
+            .args(extra);
+        run.run()
+    };
+    merge(&["--key", "invoice"]).assert_success();
+    assert_eq!(server.wait_for(2, WAIT).len(), 2);
+
+    // The typo fixed; INV-3 added.
+    fs::write(
+        &data,
+        "invoice,name,email\nINV-1,John,john@example.com\nINV-2,Mary,mary@example.com\nINV-3,Ann,ann@example.com\n",
+    )
+    .unwrap();
+    let run = merge(&["--key", "invoice"]);
+    run.assert_success();
+    assert!(
+        run.stderr
+            .contains("merge: 1 sent, 0 failed, 2 already sent"),
+        "{run}"
+    );
+    server.wait_idle();
+    let got = server.messages();
+    assert_eq!(got.len(), 3, "only INV-3 is new");
+    assert_eq!(got[2].rcpt_tos, ["ann@example.com"]);
+
+    // A key column whose values repeat cannot tell rows apart: refused before sending.
+    fs::write(
+        &data,
+        "invoice,name,email\nINV-9,A,a@example.com\nINV-9,B,b@example.com\n",
+    )
+    .unwrap();
+    let run = merge(&["--key", "invoice"]);
+    run.assert_code(65);
+    assert!(
+        run.stderr.contains("rows 1 and 2") && run.stderr.contains("'INV-9'"),
+        "{run}"
+    );
+    let run = merge(&["--key", "invoce"]);
+    run.assert_code(65);
+    assert!(
+        run.stderr
+            .contains("has no invoce (columns: invoice, name, email)"),
+        "{run}"
+    );
+    server.wait_idle();
+    assert_eq!(server.messages().len(), 3, "nothing more was sent");
+}

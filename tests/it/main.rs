@@ -12,6 +12,7 @@ mod dkim;
 mod faults;
 mod harness;
 mod input;
+mod interactive;
 mod load;
 mod merge;
 mod messages;

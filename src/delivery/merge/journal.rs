@@ -108,7 +108,8 @@ impl Journal {
                     ),
                 )
             })?;
-        self.done.insert(key.to_string());
+        // `key` may be the content key and a `--key` column key, separated by a space.
+        self.done.extend(key.split(' ').map(str::to_string));
         Ok(())
     }
 }
@@ -120,14 +121,24 @@ impl Drop for Journal {
     }
 }
 
-/// The keys of complete, non-comment lines.
+/// The keys of complete, non-comment lines: the first word, and a `--key` column key
+/// (`k:…`) right after it when the row was sent with one.
 fn parse(bytes: &[u8]) -> HashSet<String> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect()
+    let mut keys = HashSet::new();
+    for line in String::from_utf8_lossy(bytes).lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        keys.extend(words.next().map(str::to_string));
+        keys.extend(
+            words
+                .next()
+                .filter(|w| w.starts_with(crate::delivery::merge::key::PREFIX))
+                .map(str::to_string),
+        );
+    }
+    keys
 }
 
 #[cfg(test)]

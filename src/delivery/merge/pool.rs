@@ -47,6 +47,9 @@ pub(crate) struct Pool<'a> {
     pub(crate) verbose: bool,
     pub(crate) pace: Option<Pace>,
     pub(crate) build: &'a Build<'a>,
+    /// Set (by Ctrl-C) to stop taking rows: messages in flight finish, the rest wait for
+    /// the next run.
+    pub(crate) interrupted: &'a AtomicBool,
 }
 
 /// What the pool did, for the summary and the exit code.
@@ -113,8 +116,12 @@ impl Pool<'_> {
 }
 
 impl Shared<'_, '_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.pool.interrupted.load(Ordering::SeqCst)
+    }
+
     fn next_row(&self) -> Option<usize> {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopped() {
             return None;
         }
         self.queue
@@ -144,7 +151,7 @@ impl Shared<'_, '_> {
             if let Some(pace) = &self.pool.pace {
                 pace.wait();
             }
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopped() {
                 self.requeue(row);
                 break;
             }
