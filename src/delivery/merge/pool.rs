@@ -28,6 +28,9 @@ pub(crate) enum Event {
         row: usize,
         reply: String,
         to: String,
+        /// What was accepted, for a copy in Sent.
+        envelope: Envelope,
+        message: Vec<u8>,
     },
     Failed {
         row: usize,
@@ -186,7 +189,13 @@ impl Shared<'_, '_> {
             match current.send(&envelope, &bytes) {
                 Ok(reply) => {
                     session = Some(current);
-                    let _ = tx.send(Event::Sent { row, reply, to });
+                    let _ = tx.send(Event::Sent {
+                        row,
+                        reply,
+                        to,
+                        envelope,
+                        message: bytes,
+                    });
                 }
                 Err(error) => {
                     // A refused recipient leaves the session clean (rmail sent RSET); after
