@@ -9,12 +9,14 @@ mod merge;
 mod queue;
 mod send;
 mod sendmail;
+mod server;
 
 pub use login::LoginArgs;
 pub use merge::MergeArgs;
 pub use queue::QueueCommand;
 pub use send::SendArgs;
 pub use sendmail::{SendmailArgs, SendmailCli};
+pub use server::ServerArgs;
 
 /// Send email from the command line: one-off messages, cron notifications, mail merges.
 #[derive(Debug, Parser)]
@@ -54,7 +56,9 @@ pub struct GlobalArgs {
     pub verbose: bool,
 }
 
+/// The subcommands. Parsed once per run, so the size of the largest does not matter.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Compose and send one message now
     #[command(after_help = "Examples:
@@ -93,8 +97,10 @@ Link rmail as /usr/sbin/sendmail and it behaves as `rmail sendmail` (cron's MAIL
     Profiles,
 
     /// Connect with a profile: TLS, certificate, extensions, AUTH; then QUIT without sending
-    #[command(after_help = "Example:\n  rmail check -p work")]
-    Check,
+    #[command(after_help = "Examples:
+  rmail check -p work
+  rmail check --server smtp.example.com --user me@example.com --password-env SMTP_PW")]
+    Check(CheckArgs),
 
     /// OAuth2: sign in once with a profile's oauth table and store its tokens
     #[command(after_help = "Examples:
@@ -120,6 +126,13 @@ Tokens are kept in $XDG_STATE_HOME/rmail/tokens/PROFILE.json (0600) and refresh 
   rmail man | man -l -
   rmail man > /usr/local/share/man/man1/rmail.1")]
     Man,
+}
+
+/// Arguments of `rmail check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[cfg(test)]

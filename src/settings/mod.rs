@@ -7,6 +7,7 @@ pub(crate) mod merge;
 pub(crate) mod queue;
 pub(crate) mod send;
 pub(crate) mod sendmail;
+pub(crate) mod server;
 
 use std::path::PathBuf;
 
@@ -92,8 +93,11 @@ pub(crate) fn resolve(cli: Cli) -> Result<Resolved> {
             default: profile::default_name(&config)?,
             config_path: config.describe_path(),
         }),
-        Command::Check => Request::Check(CheckRequest {
-            profile: context.require_profile("")?,
+        Command::Check(args) => Request::Check(CheckRequest {
+            profile: match server::one_off(&args.server)? {
+                Some(profile) => profile,
+                None => context.require_profile(", or try a server with --server HOST[:PORT]")?,
+            },
             verbose: cli.global.verbose,
         }),
         Command::Login(args) => {

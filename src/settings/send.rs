@@ -74,10 +74,12 @@ pub(crate) struct TemplateRequest {
 }
 
 pub(crate) fn resolve(context: &Context<'_>, args: SendArgs) -> Result<SendRequest> {
-    let profile = if args.dry_run {
+    let profile = if let Some(one_off) = crate::settings::server::one_off(&args.server)? {
+        Some(one_off)
+    } else if args.dry_run {
         context.profile()?
     } else {
-        Some(context.require_profile(", or try --dry-run")?)
+        Some(context.require_profile(", or try --dry-run, or a server with --server HOST[:PORT]")?)
     };
     let message = compose_request(&args, profile.as_ref())?;
     let sent_copy = match &profile {

@@ -17,6 +17,7 @@ mod load;
 mod merge;
 mod messages;
 mod oauth;
+mod oneoff;
 mod packaging;
 mod queue;
 mod resolve;
