@@ -5,12 +5,18 @@
 mod support;
 
 mod cli;
+mod confine;
+mod cron;
 mod dkim;
 mod faults;
 mod harness;
+mod injection;
+mod journal;
+mod lifecycle;
 mod load;
 mod merge;
 mod packaging;
+mod private;
 mod queue;
 mod send;
 mod sendmail;
