@@ -1,12 +1,14 @@
 //! The one error type of the library.
 //!
 //! Every failure carries an [`ErrorKind`] that says what sort of failure it is, in the terms
-//! a caller acts on (fix the input, fix the config, retry later). Only `main.rs` turns a kind
-//! into an exit code; the library never exits.
+//! a caller acts on (fix the input, fix the config, retry later), a one-line message for the
+//! user, the server's reply when one caused it, and the underlying error as its `source()`.
+//! [`ErrorKind::exit_code`] is the one mapping to sysexits; the library never exits.
 
 use std::fmt;
+use std::sync::Arc;
 
-/// What sort of failure happened; each maps to one sysexits code in `main.rs`.
+/// What sort of failure happened; each maps to one sysexits code ([`ErrorKind::exit_code`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ErrorKind {
     /// The command line was wrong (EX_USAGE, 64).
@@ -30,6 +32,21 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The sysexits.h code, so cron wrappers and scripts can tell failures apart.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Usage => 64,
+            ErrorKind::Data => 65,
+            ErrorKind::NoInput => 66,
+            ErrorKind::Unavailable => 69,
+            ErrorKind::Internal => 70,
+            ErrorKind::CantCreate => 73,
+            ErrorKind::Temporary => 75,
+            ErrorKind::Auth => 77,
+            ErrorKind::Config => 78,
+        }
+    }
+
     /// How bad a failure is, to pick the one a run of many messages (a merge, a queue
     /// flush) exits with: what needs a person to fix the setup ranks highest, what a re-run
     /// may fix by itself lowest.
@@ -46,11 +63,14 @@ impl ErrorKind {
 }
 
 /// A failure, with a message that says what went wrong and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     reply: Option<String>,
+    /// What caused it (an I/O or protocol error), kept for `source()`; shared so that one
+    /// failure can be reported for several messages (a flush behind a dead relay).
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 /// Short for `Result<T, rmail::Error>`.
@@ -63,7 +83,14 @@ impl Error {
             kind,
             message: message.into(),
             reply: None,
+            source: None,
         }
+    }
+
+    /// Keeps `source` as the cause of this error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// Attaches the SMTP server's reply (e.g. `550 5.1.1 no such user`) that caused the error.
@@ -72,7 +99,8 @@ impl Error {
         self
     }
 
-    /// Prefixes the message with what it concerns (`recipient <a@x>: …`), keeping kind and reply.
+    /// Prefixes the message with what it concerns (`recipient <a@x>: …`), keeping kind,
+    /// reply and source.
     pub fn context(mut self, what: &str) -> Self {
         self.message = format!("{what}: {}", self.message);
         self
@@ -99,6 +127,7 @@ impl Error {
             ErrorKind::NoInput,
             format!("cannot read {what} {}: {reason}", path.display()),
         )
+        .with_source(std::io::Error::new(err.kind(), err.to_string()))
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -116,6 +145,11 @@ impl Error {
     pub fn is_temporary(&self) -> bool {
         self.kind == ErrorKind::Temporary
     }
+
+    /// True when the server refused for good (a 5xx reply): sending again cannot help.
+    pub fn is_permanent(&self) -> bool {
+        self.reply.is_some() && matches!(self.kind, ErrorKind::Unavailable | ErrorKind::Data)
+    }
 }
 
 impl fmt::Display for Error {
@@ -124,4 +158,37 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_kind_reply_and_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let err = Error::new(ErrorKind::Temporary, "DATA failed")
+            .with_reply("451 try later")
+            .with_source(io)
+            .context("row 3");
+        assert_eq!(err.message(), "row 3: DATA failed");
+        assert_eq!(err.reply(), Some("451 try later"));
+        assert!(err.is_temporary() && !err.is_permanent());
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("reset by peer"));
+        assert_eq!(err.kind().exit_code(), 75);
+    }
+
+    #[test]
+    fn permanent_means_a_refusal() {
+        let refused = Error::new(ErrorKind::Unavailable, "554 no").with_reply("554 no");
+        assert!(refused.is_permanent());
+        assert!(!Error::config("bad key").is_permanent());
+    }
+}

@@ -1,9 +1,8 @@
-//! Parse, run, print the error once, exit with its sysexits code.
+//! Parse, run, print the report or the error once, exit with its sysexits code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use rmail::ErrorKind;
 use rmail::cli::{Cli, Command, SendmailCli};
 
 fn main() -> ExitCode {
@@ -24,26 +23,16 @@ fn main() -> ExitCode {
         }
     };
     match rmail::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(report) => {
+            for line in report.notes() {
+                eprintln!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("rmail: {err}");
-            ExitCode::from(exit_code(err.kind()))
+            ExitCode::from(err.kind().exit_code())
         }
-    }
-}
-
-/// sysexits.h codes, so cron wrappers and scripts can tell failures apart.
-fn exit_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Usage => 64,
-        ErrorKind::Data => 65,
-        ErrorKind::NoInput => 66,
-        ErrorKind::Unavailable => 69,
-        ErrorKind::Internal => 70,
-        ErrorKind::CantCreate => 73,
-        ErrorKind::Temporary => 75,
-        ErrorKind::Auth => 77,
-        ErrorKind::Config => 78,
     }
 }
 

@@ -3,11 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rmail::message::Mailbox;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = Mailbox::parse_list(text);
-        let _ = Mailbox::parse(text);
+        rmail::fuzzing::address(text);
     }
 });

@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(html) = std::str::from_utf8(data) {
-        let _ = rmail::html_text::html_to_text(html);
+        rmail::fuzzing::html_to_text(html);
     }
 });

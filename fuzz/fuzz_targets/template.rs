@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rmail::template::{self, Template};
 
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -34,11 +33,5 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, bytes).is_err() {
         return;
     }
-    if let Ok(template) = Template::load(&path) {
-        let row = serde_json::json!({
-            "name": "Zoë", "email": "zoe@example.com", "id": 7, "items": ["a", "b"],
-        });
-        let vars = template::context(row.as_object().expect("an object"));
-        let _ = template.render(&vars, &[dir().clone()]);
-    }
+    rmail::fuzzing::template(&path, dir());
 });

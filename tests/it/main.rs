@@ -2,6 +2,9 @@
 //! runs the real `rmail` binary in a sealed environment against real servers on 127.0.0.1
 //! (see `support`).
 
+// Tests fail by panicking: unwrap and expect are how they say so.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
 mod support;
 
 mod cli;

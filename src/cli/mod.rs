@@ -1,0 +1,146 @@
+//! The command line, as clap derive definitions. Each doc comment is `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+mod merge;
+mod queue;
+mod send;
+mod sendmail;
+
+pub use merge::MergeArgs;
+pub use queue::QueueCommand;
+pub use send::SendArgs;
+pub use sendmail::{SendmailArgs, SendmailCli};
+
+/// Send email from the command line: one-off messages, cron notifications, mail merges.
+#[derive(Debug, Parser)]
+#[command(name = "rmail", version, propagate_version = true)]
+#[command(after_help = "Examples:
+  rmail send --dry-run --to a@example.com -s hi --text hello --attach Cargo.toml
+  rmail send -p work --to boss@example.com -s \"Q3 report\" --attach q3.pdf < note.txt
+  rmail check -p work
+Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile (SMTP account) to use [default: $RMAIL_PROFILE, else default_profile]
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "RMAIL_PROFILE"
+    )]
+    pub profile: Option<String>,
+
+    /// Print the SMTP conversation (AUTH redacted) and one log line per message on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compose and send one message now
+    #[command(after_help = "Examples:
+  rmail send --to a@example.com -s \"Backup done\" < log.txt
+  rmail send --to a@example.com,b@example.com -s Report --html-file r.html --inline logo.png -a r.pdf
+  rmail send --dry-run --to a@example.com -s hi --text hello --attach Cargo.toml")]
+    Send(SendArgs),
+
+    /// Send one personalised message per data row, rendered from a template
+    #[command(after_help = "Examples:
+  rmail merge invoice --data customers.csv --dry-run --out-dir preview/
+  rmail merge invoice --data customers.csv --redirect-to me@example.com --limit 3
+  rmail merge invoice --data customers.csv --concurrency 4 --rate 10")]
+    Merge(MergeArgs),
+
+    /// sendmail-compatible: read an RFC 5322 message on stdin and send it
+    #[command(after_help = "Examples:
+  printf 'Subject: hi\\n\\nbody\\n' | rmail sendmail ops@example.com
+  rmail sendmail -t < message.eml
+Link rmail as /usr/sbin/sendmail and it behaves as `rmail sendmail` (cron's MAILTO).")]
+    #[command(disable_version_flag = true)]
+    Sendmail(SendmailArgs),
+
+    /// Messages kept after a temporary failure: list them, send them, drop one
+    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  rmail queue list
+  rmail queue flush        # e.g. hourly from cron, after a relay outage
+  rmail queue drop ID      # an id from `rmail queue list`")]
+    Queue(QueueCommand),
+
+    /// List the configured profiles, resolved (passwords are never shown)
+    #[command(after_help = "Examples:
+  rmail profiles
+  rmail --config ./test-config.toml profiles")]
+    Profiles,
+
+    /// Connect with a profile: TLS, certificate, extensions, AUTH; then QUIT without sending
+    #[command(after_help = "Example:\n  rmail check -p work")]
+    Check,
+
+    /// Print a shell completion script for bash, zsh, fish, elvish or powershell
+    #[command(after_help = "Examples:
+  rmail completions bash > ~/.local/share/bash-completion/completions/rmail
+  rmail completions zsh > ~/.zfunc/_rmail      # with fpath+=(~/.zfunc) before compinit
+  rmail completions fish > ~/.config/fish/completions/rmail.fish")]
+    Completions {
+        /// The shell to generate completions for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff) for rmail and all its commands
+    #[command(after_help = "Examples:
+  rmail man | man -l -
+  rmail man > /usr/local/share/man/man1/rmail.1")]
+    Man,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+        SendmailCli::command().debug_assert();
+    }
+
+    #[test]
+    fn cron_argv_parses() {
+        let cli = SendmailCli::try_parse_from([
+            "sendmail",
+            "-FCronDaemon",
+            "-i",
+            "-B8BITMIME",
+            "-oem",
+            "ops@example.com",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.full_name.as_deref(), Some("CronDaemon"));
+        assert!(cli.args.ignore_dots);
+        assert_eq!(cli.args.options, ["em"]);
+        assert_eq!(cli.args.recipients, ["ops@example.com"]);
+        let cli = SendmailCli::try_parse_from(["sendmail", "-t", "-oi", "-odi", "-f", "a@x.com"])
+            .unwrap();
+        assert_eq!(cli.args.options, ["i", "di"]);
+        assert!(cli.args.extract_recipients);
+    }
+}

@@ -1,0 +1,66 @@
+//! The glue: one resolved request → the stages that carry it out → a [`Report`]. Only this
+//! layer and `report/` print; everything they call returns values and typed errors.
+
+pub(crate) mod check;
+pub(crate) mod merge;
+pub(crate) mod packaging;
+pub(crate) mod profiles;
+pub(crate) mod queue;
+pub(crate) mod send;
+pub(crate) mod sendmail;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::Report;
+use crate::settings::{Request, Resolved};
+
+/// Carries out a resolved request.
+pub(crate) fn run(resolved: Resolved) -> Result<Report> {
+    for warning in &resolved.warnings {
+        eprintln!("rmail: {warning}");
+    }
+    match resolved.request {
+        Request::Send(request) => send::run(request),
+        Request::Merge(request) => merge::run(request),
+        Request::Sendmail(request) => sendmail::run(request),
+        Request::Queue(request) => queue::run(request),
+        Request::Profiles(request) => profiles::run(request),
+        Request::Check(request) => check::run(request),
+        Request::Completions(shell) => packaging::completions(shell),
+        Request::Man => packaging::man(),
+    }
+}
+
+/// Writes `fill`'s output to stdout; a closed pipe is an error, not a panic.
+pub(crate) fn write_stdout(fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    fill(&mut out).and_then(|()| out.flush()).map_err(|e| {
+        Error::new(
+            ErrorKind::CantCreate,
+            format!("cannot write to stdout: {e}"),
+        )
+        .with_source(e)
+    })
+}
+
+/// Writes a file rmail was asked to create (`--eml`, a dry run's `.eml`).
+pub(crate) fn write_file(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    std::fs::File::create(path)
+        .and_then(|file| {
+            let mut writer = std::io::BufWriter::new(file);
+            fill(&mut writer)?;
+            writer.flush()
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::CantCreate,
+                format!("cannot write {}: {e}", path.display()),
+            )
+            .with_source(e)
+        })
+}

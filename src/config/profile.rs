@@ -1,0 +1,332 @@
+//! A profile resolved from the config: preset + the profile's own keys + command-line
+//! overrides, with every default filled in. Everything after this step reads a [`Profile`],
+//! never the raw config.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::file::{AuthMechanism, DkimConfig, LoadedConfig, ProfileConfig, Security};
+use crate::config::provider;
+use crate::config::secret::{PasswordSource, Secret};
+use crate::error::{Error, ErrorKind, Result};
+
+/// A fully resolved SMTP account.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Profile {
+    pub(crate) name: String,
+    /// The preset this profile started from, if any.
+    pub(crate) provider: Option<&'static provider::Preset>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    /// `None`: the first of PLAIN, LOGIN that the server offers.
+    pub(crate) auth: Option<AuthMechanism>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<PasswordSource>,
+    pub(crate) from: Option<String>,
+    pub(crate) reply_to: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout: Duration,
+    pub(crate) hello_name: Option<String>,
+    pub(crate) max_per_second: Option<f64>,
+    pub(crate) concurrency: usize,
+    /// `sha256:` + hex of the certificate the server must present.
+    pub(crate) tls_fingerprint: Option<String>,
+    /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
+    pub(crate) dkim: Option<DkimConfig>,
+}
+
+/// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Profile {
+    /// Resolves the entry `name` of the config.
+    fn resolve(loaded: &LoadedConfig, name: &str, entry: &ProfileConfig) -> Result<Profile> {
+        let preset = match &entry.provider {
+            Some(p) => Some(provider::find(p.get_ref()).ok_or_else(|| {
+                Error::config(format!(
+                    "config file {}: profile '{name}': unknown provider '{}'; known providers: {}",
+                    loaded.locate_span(p),
+                    p.get_ref(),
+                    provider::names()
+                ))
+            })?),
+            None => None,
+        };
+        let in_profile = |what: &str| {
+            format!(
+                "config file {}: profile '{name}': {what}",
+                loaded.describe_path()
+            )
+        };
+        let host = entry
+            .host
+            .clone()
+            .or_else(|| preset.map(|p| p.host.to_string()))
+            .ok_or_else(|| {
+                Error::config(in_profile(&format!(
+                    "no host; set host = \"smtp.example.com\" or provider = one of {}",
+                    provider::names()
+                )))
+            })?;
+        let security = entry
+            .security
+            .or(preset.map(|p| p.security))
+            .unwrap_or_default();
+        // A preset's port belongs to its security mode: overriding one without the other
+        // would pair 465 with STARTTLS.
+        let port = entry
+            .port
+            .or(preset
+                .filter(|p| entry.security.is_none() || entry.security == Some(p.security))
+                .map(|p| p.port))
+            .unwrap_or(security.default_port());
+
+        let sources = [
+            entry
+                .password
+                .clone()
+                .map(|p| PasswordSource::Plain(Secret::new(p))),
+            entry.password_env.clone().map(PasswordSource::Env),
+            entry.password_command.clone().map(PasswordSource::Command),
+        ];
+        let mut sources = sources.into_iter().flatten();
+        let password = sources.next();
+        if sources.next().is_some() {
+            return Err(Error::config(in_profile(
+                "set only one of password, password_env, password_command",
+            )));
+        }
+        if password.is_some() && entry.username.is_none() {
+            return Err(Error::config(in_profile(
+                "a password is set but no username; add username = \"…\"",
+            )));
+        }
+        if entry.auth == Some(AuthMechanism::Xoauth2)
+            && !matches!(password, Some(PasswordSource::Command(_)))
+        {
+            return Err(Error::config(in_profile(
+                "auth = \"xoauth2\" takes the access token from password_command; set password_command",
+            )));
+        }
+        if entry.concurrency == Some(0) {
+            return Err(Error::config(in_profile("concurrency must be at least 1")));
+        }
+        if let Some(rate) = entry.max_per_second
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(Error::config(in_profile(
+                "max_per_second must be a positive number",
+            )));
+        }
+        if entry.timeout_secs == Some(0) {
+            return Err(Error::config(in_profile("timeout_secs must be at least 1")));
+        }
+        let tls_fingerprint = entry
+            .tls_fingerprint
+            .as_deref()
+            .map(|f| normalize_fingerprint(f).ok_or_else(|| {
+                Error::config(in_profile(
+                    "tls_fingerprint must be sha256: followed by 64 hex digits (as `rmail check` prints it)",
+                ))
+            }))
+            .transpose()?;
+        Ok(Profile {
+            name: name.to_string(),
+            provider: preset,
+            host,
+            port,
+            security,
+            auth: entry.auth,
+            username: entry.username.clone(),
+            password,
+            from: entry.from.clone(),
+            reply_to: entry.reply_to.clone(),
+            ca_file: entry.ca_file.clone(),
+            timeout: entry
+                .timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_TIMEOUT),
+            hello_name: entry.hello_name.clone(),
+            max_per_second: entry.max_per_second,
+            concurrency: entry.concurrency.unwrap_or(1),
+            tls_fingerprint,
+            dkim: entry.dkim.clone(),
+        })
+    }
+
+    /// Fetches the password, if the profile logs in at all.
+    pub(crate) fn secret(&self) -> Result<Option<Secret>> {
+        self.password
+            .as_ref()
+            .map(|source| source.fetch(&self.name))
+            .transpose()
+    }
+}
+
+/// `sha256:AB:CD…`, `AB:CD…` or plain hex → `sha256:abcd…`.
+pub(crate) fn normalize_fingerprint(text: &str) -> Option<String> {
+    let hex = text.trim();
+    let hex = hex
+        .strip_prefix("sha256:")
+        .or_else(|| hex.strip_prefix("SHA256:"))
+        .unwrap_or(hex);
+    let hex: String = hex
+        .chars()
+        .filter(|c| *c != ':')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
+}
+
+/// Picks the profile to use: `requested` (the `-p` flag or `$RMAIL_PROFILE`), else the
+/// config's `default_profile`, else the only profile there is. `Ok(None)` means there is
+/// no profile at all and none was asked for.
+pub(crate) fn select(loaded: &LoadedConfig, requested: Option<&str>) -> Result<Option<Profile>> {
+    let profiles = &loaded.config.profiles;
+    // `RMAIL_PROFILE=` (set but empty) means no choice, as for the other variables.
+    let requested = requested.filter(|name| !name.is_empty());
+    let name = match requested {
+        Some(name) => name.to_string(),
+        None => match &loaded.config.default_profile {
+            Some(name) => {
+                if !profiles.contains_key(name.get_ref()) {
+                    return Err(Error::config(format!(
+                        "config file {}: default_profile '{}' is not defined; profiles: {}",
+                        loaded.locate_span(name),
+                        name.get_ref(),
+                        list(loaded)
+                    )));
+                }
+                name.get_ref().clone()
+            }
+            None if profiles.is_empty() => return Ok(None),
+            None if profiles.len() == 1 => profiles.keys().next().cloned().unwrap_or_default(),
+            None => {
+                return Err(Error::config(format!(
+                    "config file {}: several profiles and no default_profile; pick one with -p ({})",
+                    loaded.describe_path(),
+                    list(loaded)
+                )));
+            }
+        },
+    };
+    let entry = profiles.get(&name).ok_or_else(|| {
+        let known = if profiles.is_empty() {
+            format!("{} defines no profiles", loaded.describe_path())
+        } else {
+            format!("profiles in {}: {}", loaded.describe_path(), list(loaded))
+        };
+        Error::new(
+            ErrorKind::Config,
+            format!("unknown profile '{name}'; {known}"),
+        )
+    })?;
+    Profile::resolve(loaded, &name, entry).map(Some)
+}
+
+/// The config's `default_profile`, checked: naming a profile that does not exist is an error.
+pub(crate) fn default_name(loaded: &LoadedConfig) -> Result<Option<String>> {
+    match &loaded.config.default_profile {
+        Some(name) if !loaded.config.profiles.contains_key(name.get_ref()) => {
+            Err(Error::config(format!(
+                "config file {}: default_profile '{}' is not defined; profiles: {}",
+                loaded.locate_span(name),
+                name.get_ref(),
+                list(loaded)
+            )))
+        }
+        Some(name) => Ok(Some(name.get_ref().clone())),
+        None => Ok(None),
+    }
+}
+
+/// Resolves every profile, for `rmail profiles`.
+pub(crate) fn all(loaded: &LoadedConfig) -> Result<Vec<Profile>> {
+    loaded
+        .config
+        .profiles
+        .iter()
+        .map(|(name, entry)| Profile::resolve(loaded, name, entry))
+        .collect()
+}
+
+fn list(loaded: &LoadedConfig) -> String {
+    loaded
+        .config
+        .profiles
+        .keys()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn load(text: &str) -> LoadedConfig {
+        config::file::parse(PathBuf::from("t.toml"), text.to_string()).unwrap()
+    }
+
+    #[test]
+    fn preset_fills_host_port_security() {
+        let cfg = load(
+            "[profiles.q]\nprovider = \"qq\"\nusername = \"1@qq.com\"\npassword_env = \"X\"\n",
+        );
+        let p = select(&cfg, Some("q")).unwrap().unwrap();
+        assert_eq!(
+            (p.host.as_str(), p.port, p.security),
+            ("smtp.qq.com", 465, Security::Tls)
+        );
+    }
+
+    #[test]
+    fn overriding_security_drops_preset_port() {
+        let cfg = load("[profiles.q]\nprovider = \"gmail\"\nsecurity = \"tls\"\n");
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!((p.port, p.security), (465, Security::Tls));
+    }
+
+    #[test]
+    fn unknown_provider_names_line() {
+        let cfg = load("[profiles.q]\n\nprovider = \"gmial\"\n");
+        let err = select(&cfg, None).unwrap_err();
+        assert!(err.message().contains("t.toml:3"), "{err}");
+        assert!(err.message().contains("gmail"), "{err}");
+    }
+
+    #[test]
+    fn empty_request_means_default() {
+        let cfg = load(
+            "default_profile = \"a\"\n[profiles.a]\nhost = \"h\"\n[profiles.b]\nhost = \"i\"\n",
+        );
+        assert_eq!(select(&cfg, Some("")).unwrap().unwrap().name, "a");
+    }
+
+    #[test]
+    fn unknown_profile() {
+        let cfg = load("[profiles.a]\nhost = \"h\"\n");
+        let err = select(&cfg, Some("b")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("unknown profile 'b'"), "{err}");
+    }
+
+    #[test]
+    fn secret_never_prints() {
+        let cfg = load("[profiles.a]\nhost = \"h\"\nusername = \"u\"\npassword = \"hunter2\"\n");
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn fingerprints_normalize() {
+        let hex = "AB".repeat(32);
+        assert_eq!(
+            normalize_fingerprint(&format!("sha256:{hex}")).unwrap(),
+            format!("sha256:{}", "ab".repeat(32))
+        );
+        assert!(normalize_fingerprint("sha256:abc").is_none());
+    }
+}

@@ -1,0 +1,81 @@
+//! MIME bytes + envelope + profile → delivered, for the one-message commands (`send`,
+//! `sendmail`, `queue flush`). A temporary failure keeps the message in the outbox.
+
+use crate::config::profile::Profile;
+use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
+use crate::delivery::outbox::Outbox;
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::spec::Envelope;
+use crate::mime::data::MessageData;
+use crate::smtp::session::{ConnectOptions, Session};
+
+/// Opens a session with the profile, fetching its password first.
+pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
+    let secret = profile.secret()?;
+    let options = ConnectOptions {
+        verbose,
+        ..ConnectOptions::default()
+    };
+    Session::open(profile, secret.as_ref(), options)
+}
+
+/// Delivers, or keeps the message in the outbox and says so in the error. Kept are
+/// temporary failures (exit 75) and configuration problems met while connecting (exit 78:
+/// a password agent not running, a variable missing under cron, an unreadable ca_file):
+/// neither may cost the message, and `queue flush` sends it once the cause is gone. Every
+/// attempt is written to the delivery log.
+pub(crate) fn deliver_or_keep(
+    profile: &Profile,
+    envelope: &Envelope,
+    message: &MessageData,
+    log: &DeliveryLog,
+    outbox: &Outbox,
+) -> Result<String> {
+    let record = |outcome, detail: &str| {
+        log.record(&Delivery {
+            profile: &profile.name,
+            from: &envelope.from,
+            recipients: &envelope.recipients,
+            size: message.len() as usize,
+            outcome,
+            detail,
+        })
+    };
+    let keep = |err: Error| {
+        let detail = err.reply().unwrap_or(err.message()).to_string();
+        match outbox.store(&profile.name, envelope, message, &detail) {
+            Ok(id) => {
+                record(Outcome::Queued, &detail);
+                Error::new(
+                    err.kind(),
+                    format!(
+                        "{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"
+                    ),
+                )
+            }
+            Err(store_err) => {
+                record(Outcome::Failed, &detail);
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!("{err}; and the message could NOT be kept: {store_err}"),
+                )
+            }
+        }
+    };
+    let result = connect(profile, log.verbose).and_then(|mut session| {
+        let reply = session.send_data(envelope, message)?;
+        session.quit();
+        Ok(reply)
+    });
+    match result {
+        Ok(reply) => {
+            record(Outcome::Sent, &reply);
+            Ok(reply)
+        }
+        Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
+        Err(err) => {
+            record(Outcome::Failed, err.reply().unwrap_or(err.message()));
+            Err(err)
+        }
+    }
+}

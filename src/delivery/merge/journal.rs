@@ -1,0 +1,162 @@
+//! The merge journal: one line per row a server accepted, so that running the same merge
+//! again sends only what was not accepted yet.
+//!
+//! The file is append-only. Each line is written with a single `write` of the whole line
+//! as soon as the server accepts the row, so a process killed at any moment (even with
+//! SIGKILL: the kernel keeps what was written) leaves at worst one torn last line, which has
+//! no newline and is ignored (and cut off) on the next run. Against a power cut the file is
+//! also fsynced, at most every [`SYNC_EVERY`] and when the merge ends: a sync per row would
+//! cost more than sending the row.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorKind, Result};
+
+const HEADER: &str = "# rmail merge journal: one line per row the server accepted. \
+Delete this file to send every row again.\n";
+
+/// How often accepted rows are fsynced while a merge runs.
+pub(crate) const SYNC_EVERY: Duration = Duration::from_millis(100);
+
+/// An open journal: the keys already recorded, and the file to append to.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: File,
+    done: HashSet<String>,
+    last_sync: Instant,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path` and reads the rows it records.
+    pub(crate) fn open(path: &Path) -> Result<Journal> {
+        let cant = |e: std::io::Error| {
+            Error::new(
+                ErrorKind::CantCreate,
+                format!(
+                    "cannot open the merge journal {}: {e}; choose another with --journal PATH",
+                    path.display()
+                ),
+            )
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(cant)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(cant)?;
+
+        // Only complete lines count; a torn last line (killed mid-write) is cut off so the
+        // next record starts on a line of its own.
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            file.set_len(complete as u64).map_err(cant)?;
+        }
+        let done = parse(&bytes[..complete]);
+        if complete == 0 {
+            file.write_all(HEADER.as_bytes()).map_err(cant)?;
+        }
+        Ok(Journal {
+            last_sync: Instant::now(),
+            path: path.to_path_buf(),
+            file,
+            done,
+        })
+    }
+
+    /// Where the journal is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when the row with this key was accepted in an earlier run (or this one).
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.done.contains(key)
+    }
+
+    /// Records that the server accepted a row. `note` (row number, recipient) is for
+    /// people reading the file; only the key is read back.
+    pub(crate) fn record(&mut self, key: &str, note: &str) -> Result<()> {
+        let note: String = note
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let line = format!("{key} {note}\n");
+        // One write per line: appends of a whole line never interleave with a torn one.
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| {
+                if self.last_sync.elapsed() >= SYNC_EVERY {
+                    self.last_sync = Instant::now();
+                    self.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!(
+                        "cannot write to the merge journal {}: {e}; stopped so that no row is sent twice",
+                        self.path.display()
+                    ),
+                )
+            })?;
+        self.done.insert(key.to_string());
+        Ok(())
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // The rows recorded since the last sync; a failure here changes nothing already sent.
+        let _ = self.file.sync_data();
+    }
+}
+
+/// The keys of complete, non-comment lines.
+fn parse(bytes: &[u8]) -> HashSet<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_reopen_and_torn_lines_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut j = Journal::open(&path).unwrap();
+        assert!(!j.contains("a.1"));
+        j.record("a.1", "row 1 to x@y").unwrap();
+        j.record("b.1", "row 2\nto z").unwrap();
+        drop(j);
+
+        // Simulate a kill in the middle of writing the third line.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"c.1 row").unwrap();
+        drop(f);
+
+        let mut j = Journal::open(&path).unwrap();
+        assert!(j.contains("a.1") && j.contains("b.1"));
+        assert!(!j.contains("c.1"), "a torn line does not count");
+        j.record("d.1", "row 4").unwrap();
+        drop(j);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# rmail"));
+        assert!(text.ends_with("\nd.1 row 4\n"), "{text}");
+        assert_eq!(text.lines().count(), 4);
+    }
+}

@@ -1,0 +1,225 @@
+//! The second half of a merge: rows sent over `concurrency` reused SMTP sessions (plain
+//! threads; the work is blocking I/O), paced to the rate cap. The pool knows rows only by
+//! index: the caller builds each message, and hears of each outcome as it happens (to
+//! journal an accepted row at once, so that a re-run never sends it again).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::config::profile::Profile;
+use crate::config::secret::Secret;
+use crate::delivery::merge::pace::Pace;
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::spec::Envelope;
+use crate::smtp::session::{ConnectOptions, Session};
+
+/// How long a connection may sit unused before the next message gets a new one.
+const IDLE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Builds the message of a row (by index): its envelope and bytes.
+pub(crate) type Build<'a> = dyn Fn(usize) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
+
+/// What happened to one row, as it happens.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Sent {
+        row: usize,
+        reply: String,
+        to: String,
+    },
+    Failed {
+        row: usize,
+        error: Error,
+        to: String,
+    },
+    /// One session could not connect; the others go on.
+    SessionLost(Error),
+    /// Nothing more can be sent (login refused, server unreachable from every session).
+    Fatal(Error),
+}
+
+/// The sessions of one merge.
+pub(crate) struct Pool<'a> {
+    pub(crate) profile: &'a Profile,
+    pub(crate) secret: Option<&'a Secret>,
+    pub(crate) verbose: bool,
+    pub(crate) pace: Option<Pace>,
+    pub(crate) build: &'a Build<'a>,
+}
+
+/// What the pool did, for the summary and the exit code.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) sent: usize,
+    /// (row, error, recipients) of every row not accepted.
+    pub(crate) failures: Vec<(usize, Error, String)>,
+    pub(crate) fatal: Option<Error>,
+}
+
+/// The state the worker threads share.
+struct Shared<'p, 'a> {
+    pool: &'p Pool<'a>,
+    /// Row indices still to send.
+    queue: Mutex<VecDeque<usize>>,
+    stop: AtomicBool,
+    /// Workers still running: the last one to lose its connection ends the merge.
+    alive: AtomicUsize,
+}
+
+impl Pool<'_> {
+    /// Sends `rows` over `sessions` parallel sessions. `on_event` runs on this thread for
+    /// every outcome; an error from it (the journal cannot be written) stops the merge
+    /// before the next row and is reported as fatal.
+    pub(crate) fn send_all(
+        &self,
+        rows: Vec<usize>,
+        sessions: usize,
+        mut on_event: impl FnMut(&Event) -> Result<()>,
+    ) -> Outcome {
+        let shared = Shared {
+            pool: self,
+            queue: Mutex::new(rows.into()),
+            stop: AtomicBool::new(false),
+            alive: AtomicUsize::new(sessions),
+        };
+        let mut outcome = Outcome::default();
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel();
+            for _ in 0..sessions {
+                let tx = tx.clone();
+                let shared = &shared;
+                scope.spawn(move || shared.worker(tx));
+            }
+            drop(tx);
+            for event in rx {
+                if let Err(err) = on_event(&event) {
+                    shared.stop.store(true, Ordering::SeqCst);
+                    outcome.fatal.get_or_insert(err);
+                }
+                match event {
+                    Event::Sent { .. } => outcome.sent += 1,
+                    Event::Failed { row, error, to } => outcome.failures.push((row, error, to)),
+                    Event::Fatal(error) => {
+                        outcome.fatal.get_or_insert(error);
+                    }
+                    Event::SessionLost(_) => {}
+                }
+            }
+        });
+        outcome
+    }
+}
+
+impl Shared<'_, '_> {
+    fn next_row(&self) -> Option<usize> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// One SMTP session: takes rows off the queue until it is empty, reconnecting when the
+    /// connection breaks.
+    fn worker(&self, tx: mpsc::Sender<Event>) {
+        let mut session: Option<Session> = None;
+        let mut last_used = Instant::now();
+        while let Some(row) = self.next_row() {
+            let (envelope, bytes) = match (self.pool.build)(row) {
+                Ok(message) => message,
+                Err(error) => {
+                    let _ = tx.send(Event::Failed {
+                        row,
+                        error,
+                        to: String::new(),
+                    });
+                    continue;
+                }
+            };
+            let to = envelope.recipients.join(", ");
+            if let Some(pace) = &self.pool.pace {
+                pace.wait();
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                self.requeue(row);
+                break;
+            }
+            // Servers close idle connections (often after a minute); under a slow rate cap
+            // start a fresh one rather than have the next message fail on a dead socket.
+            if last_used.elapsed() > IDLE_LIMIT
+                && let Some(old) = session.take()
+            {
+                old.quit();
+            }
+            let mut current = match session.take() {
+                Some(s) => s,
+                None => match self.open() {
+                    Ok(s) => s,
+                    Err(error) => {
+                        // Not this row's fault: put it back for another session, or for
+                        // the next run if this was the last session.
+                        self.requeue(row);
+                        let last = self.alive.fetch_sub(1, Ordering::SeqCst) == 1;
+                        let fatal = matches!(error.kind(), ErrorKind::Auth | ErrorKind::Config);
+                        if last || fatal {
+                            self.stop.store(true, Ordering::SeqCst);
+                            let _ = tx.send(Event::Fatal(error));
+                        } else {
+                            let _ = tx.send(Event::SessionLost(error));
+                        }
+                        return;
+                    }
+                },
+            };
+            last_used = Instant::now();
+            match current.send(&envelope, &bytes) {
+                Ok(reply) => {
+                    session = Some(current);
+                    let _ = tx.send(Event::Sent { row, reply, to });
+                }
+                Err(error) => {
+                    // A refused recipient leaves the session clean (rmail sent RSET); after
+                    // anything else start over on a new connection rather than guess its state.
+                    let reusable = error.kind() == ErrorKind::Data
+                        && error.reply().is_some()
+                        && !current.is_broken();
+                    if reusable {
+                        session = Some(current);
+                    } else if error.reply().is_some() && !current.is_broken() {
+                        current.quit();
+                    }
+                    if error.kind() == ErrorKind::Auth {
+                        self.stop.store(true, Ordering::SeqCst);
+                    }
+                    let _ = tx.send(Event::Failed { row, error, to });
+                }
+            }
+        }
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+        if let Some(session) = session {
+            session.quit();
+        }
+    }
+
+    /// Puts a row back at the front of the queue (it was not attempted).
+    fn requeue(&self, row: usize) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_front(row);
+    }
+
+    fn open(&self) -> Result<Session> {
+        let options = ConnectOptions {
+            verbose: self.pool.verbose,
+            ..ConnectOptions::default()
+        };
+        let mut session = Session::open(self.pool.profile, self.pool.secret, options)?;
+        session.use_pipelining(self.pool.profile)?;
+        Ok(session)
+    }
+}

@@ -1,0 +1,333 @@
+//! The outbox: messages kept after a temporary failure, so that none is lost.
+//!
+//! Each entry is two files in `$XDG_STATE_HOME/rmail/outbox`: `ID.eml`, the exact bytes to
+//! send, and `ID.json`, the envelope, profile and last error. Both are written to a temporary
+//! name, fsynced and renamed, and the `.json` goes last: an entry exists once its `.json`
+//! does, so a crash at any moment leaves either a whole entry or none. `queue flush` holds an
+//! exclusive lock on the folder, so two flushes (two cron jobs) never send a message twice.
+//! Kept messages are other people's mail: the folder is created 0700 and the files 0600.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::spec::Envelope;
+use crate::mime::data::MessageData;
+
+/// What is kept beside a message's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EntryMeta {
+    /// The profile to send it with.
+    pub(crate) profile: String,
+    pub(crate) from: String,
+    pub(crate) recipients: Vec<String>,
+    /// Unix time the message was queued.
+    pub(crate) queued_at: u64,
+    /// Delivery attempts so far (the first one, which failed, included).
+    pub(crate) attempts: u32,
+    pub(crate) last_error: String,
+}
+
+/// One kept message.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    pub(crate) meta: EntryMeta,
+}
+
+impl Entry {
+    pub(crate) fn envelope(&self) -> Envelope {
+        Envelope {
+            from: self.meta.from.clone(),
+            recipients: self.meta.recipients.clone(),
+        }
+    }
+}
+
+/// What is in the outbox.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub(crate) entries: Vec<Entry>,
+    /// `.json` files that cannot be read or parsed: left alone, reported.
+    pub(crate) unreadable: Vec<PathBuf>,
+}
+
+/// The outbox folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    dir: PathBuf,
+}
+
+impl Outbox {
+    pub(crate) fn at(dir: PathBuf) -> Outbox {
+        Outbox { dir }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Keeps a message; returns its id. Durable when this returns.
+    pub(crate) fn store(
+        &self,
+        profile: &str,
+        envelope: &Envelope,
+        message: &MessageData,
+        error: &str,
+    ) -> Result<String> {
+        self.create_dir()?;
+        let id = new_id();
+        let meta = EntryMeta {
+            profile: profile.to_string(),
+            from: envelope.from.clone(),
+            recipients: envelope.recipients.clone(),
+            queued_at: crate::time::now(),
+            attempts: 1,
+            last_error: error.to_string(),
+        };
+        self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Every complete entry, oldest first.
+    pub(crate) fn list(&self) -> Result<Vec<Entry>> {
+        Ok(self.list_all()?.entries)
+    }
+
+    /// Every complete entry, oldest first, and the entries whose metadata cannot be read.
+    pub(crate) fn list_all(&self) -> Result<Listing> {
+        let dir = match fs::read_dir(&self.dir) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
+            Err(e) => {
+                return Err(Error::new(
+                    ErrorKind::NoInput,
+                    format!("cannot read the outbox {}: {e}", self.dir.display()),
+                ));
+            }
+        };
+        let mut listing = Listing::default();
+        for item in dir.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if id.starts_with('.') || !self.path(id, "eml").exists() {
+                continue;
+            }
+            let meta = fs::read(item.path())
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<EntryMeta>(&bytes).ok());
+            match meta {
+                Some(meta) => listing.entries.push(Entry {
+                    id: id.to_string(),
+                    meta,
+                }),
+                None => listing.unreadable.push(item.path()),
+            }
+        }
+        listing
+            .entries
+            .sort_by(|a, b| (a.meta.queued_at, &a.id).cmp(&(b.meta.queued_at, &b.id)));
+        Ok(listing)
+    }
+
+    /// The message bytes of an entry.
+    pub(crate) fn message(&self, entry: &Entry) -> Result<Vec<u8>> {
+        let path = self.path(&entry.id, "eml");
+        fs::read(&path).map_err(|e| Error::read_file("outbox message", &path, &e))
+    }
+
+    /// Records another failed attempt.
+    pub(crate) fn record_failure(&self, entry: &Entry, error: &str) -> Result<()> {
+        let mut meta = entry.meta.clone();
+        meta.attempts += 1;
+        meta.last_error = error.to_string();
+        self.write_meta(&entry.id, &meta)
+    }
+
+    /// Removes an entry (after the server accepted it, or on `queue drop`). The `.json`
+    /// goes first: from then on the entry no longer exists, even if removing the `.eml` fails.
+    pub(crate) fn remove(&self, id: &str) -> Result<()> {
+        let meta = self.path(id, "json");
+        if !meta.exists() {
+            return Err(Error::usage(format!(
+                "no message '{id}' in the outbox; `rmail queue list` shows the ids"
+            )));
+        }
+        fs::remove_file(&meta).map_err(|e| self.cant_write(&meta, &e))?;
+        let _ = fs::remove_file(self.path(id, "eml"));
+        self.sync_dir();
+        Ok(())
+    }
+
+    /// Takes the outbox's exclusive lock; it is released when the returned file is dropped.
+    /// A second flush waits here until the first is done.
+    pub(crate) fn lock(&self) -> Result<File> {
+        self.create_dir()?;
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.cant_write(&path, &e))?;
+        file.lock().map_err(|e| self.cant_write(&path, &e))?;
+        Ok(file)
+    }
+
+    fn write_meta(&self, id: &str, meta: &EntryMeta) -> Result<()> {
+        let json = serde_json::to_vec_pretty(meta).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot encode outbox entry: {e}"),
+            )
+        })?;
+        self.write_atomic(&self.path(id, "json"), |file| file.write_all(&json))
+    }
+
+    /// Writes through `fill` to a temporary file, fsyncs it and renames it into place.
+    fn write_atomic(
+        &self,
+        path: &Path,
+        fill: impl FnOnce(&mut std::io::BufWriter<&File>) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let tmp = path.with_extension(format!(
+            "{}.tmp",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("")
+        ));
+        let tmp = tmp.with_file_name(format!(
+            ".{}",
+            tmp.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let result = (|| {
+            let mut options = OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&tmp)?;
+            let mut writer = std::io::BufWriter::new(&file);
+            fill(&mut writer)?;
+            writer.flush()?;
+            drop(writer);
+            file.sync_all()?;
+            fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.cant_write(path, &e));
+        }
+        self.sync_dir();
+        Ok(())
+    }
+
+    /// Creates the folder (and its parents) readable by the user only.
+    fn create_dir(&self) -> Result<()> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.dir)
+            .map_err(|e| self.cant_write(&self.dir, &e))
+    }
+
+    /// fsync the folder so the rename itself survives a power cut.
+    fn sync_dir(&self) {
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+    }
+
+    fn path(&self, id: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{ext}"))
+    }
+
+    fn cant_write(&self, path: &Path, err: &std::io::Error) -> Error {
+        Error::new(
+            ErrorKind::CantCreate,
+            format!("cannot write the outbox ({}): {err}", path.display()),
+        )
+    }
+}
+
+/// Sortable and unique: UTC time to the microsecond, process id, sequence number.
+fn new_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}{:06}-{}-{}",
+        crate::time::timestamp(now.as_secs()).replace([':', '-'], ""),
+        now.subsec_micros(),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_list_fail_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().join("outbox"));
+        let env = Envelope {
+            from: "a@x.com".into(),
+            recipients: vec!["b@x.com".into()],
+        };
+        let id = outbox
+            .store(
+                "work",
+                &env,
+                &b"Subject: x\r\n\r\nhi\r\n".to_vec().into(),
+                "421 busy",
+            )
+            .unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].id, id);
+        assert_eq!(entries[0].envelope(), env);
+        assert_eq!(
+            outbox.message(&entries[0]).unwrap(),
+            b"Subject: x\r\n\r\nhi\r\n"
+        );
+        outbox.record_failure(&entries[0], "451 later").unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(
+            (
+                entries[0].meta.attempts,
+                entries[0].meta.last_error.as_str()
+            ),
+            (2, "451 later")
+        );
+        outbox.remove(&id).unwrap();
+        assert!(outbox.list().unwrap().is_empty());
+        assert!(outbox.remove(&id).is_err());
+        // No temporary files left behind.
+        let left: Vec<_> = fs::read_dir(outbox.dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.iter().all(|n| n == ".lock"), "{left:?}");
+    }
+
+    #[test]
+    fn half_written_entry_is_invisible() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().to_path_buf());
+        fs::write(dir.path().join("x.eml"), b"data").unwrap();
+        assert!(outbox.list().unwrap().is_empty());
+    }
+}

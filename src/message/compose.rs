@@ -1,0 +1,166 @@
+//! A resolved `rmail send` ([`ComposeRequest`]) → a [`MessageSpec`]. Reads the files the
+//! flags name and the body from stdin; everything is read and checked before anything is sent.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::spec::{InlineImage, MessageSpec, Part};
+use crate::settings::send::{ComposeRequest, InlineArg, TemplateRequest, TextSource};
+
+/// Builds the message `rmail send` was asked for. `stdin` is read only when no body was
+/// given on the command line and it is not a terminal.
+pub(crate) fn compose(
+    request: &ComposeRequest,
+    stdin: impl Read + IsTerminal,
+) -> Result<MessageSpec> {
+    let piped = if request.body_from_stdin && !stdin.is_terminal() {
+        Some(read_stdin(stdin)?)
+    } else {
+        None
+    };
+    let mut spec = match &request.template {
+        Some(template) => from_template(template, request, piped)?,
+        None => MessageSpec {
+            from: Some(match &request.from {
+                Some(from) => from.clone(),
+                None => request.default_from.clone()?,
+            }),
+            to: request.to.clone(),
+            cc: request.cc.clone(),
+            bcc: request.bcc.clone(),
+            reply_to: request
+                .reply_to
+                .clone()
+                .unwrap_or_else(|| request.default_reply_to.clone()),
+            subject: request.subject.clone().unwrap_or_default(),
+            // Only HTML given: no text from stdin (the text part is generated).
+            text: match &request.text {
+                Some(source) => Some(read_text_source(source)?),
+                None if request.html_file.is_none() => piped,
+                None => None,
+            },
+            html: read_html(request)?,
+            ..MessageSpec::default()
+        },
+    };
+    for arg in &request.inline {
+        spec.inline.push(inline_image(arg)?);
+    }
+    for path in &request.attach {
+        spec.attachments.push(Part::read(path, "attachment")?);
+    }
+    spec.headers.extend(request.headers.iter().cloned());
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// `rmail send --template NAME --var KEY=VALUE…`: the template rendered with the variables
+/// (and `stdin`, the piped standard input, e.g. a cron job's log), then every flag given on
+/// the command line overrides the front matter.
+fn from_template(
+    template: &TemplateRequest,
+    request: &ComposeRequest,
+    piped: Option<String>,
+) -> Result<MessageSpec> {
+    let loaded = crate::template::Template::load(&template.path)?;
+    let mut vars = serde_json::Map::new();
+    vars.insert(
+        "stdin".into(),
+        serde_json::Value::String(piped.unwrap_or_default()),
+    );
+    for (key, value) in &template.vars {
+        vars.insert(key.clone(), serde_json::Value::String(value.clone()));
+    }
+    let mut skip = Vec::new();
+    for (key, given) in [
+        ("to", !request.to.is_empty()),
+        ("cc", !request.cc.is_empty()),
+        ("bcc", !request.bcc.is_empty()),
+        ("from", request.from.is_some()),
+        ("reply_to", request.reply_to.is_some()),
+        ("subject", request.subject.is_some()),
+    ] {
+        if given {
+            skip.push(key);
+        }
+    }
+    let rendered = loaded.render_except(&crate::template::context(&vars), &[], &skip)?;
+    let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
+
+    if let Some(from) = &request.from {
+        spec.from = Some(from.clone());
+    } else if spec.from.is_none() {
+        spec.from = Some(request.default_from.clone()?);
+    }
+    for (flag, current) in [
+        (&request.to, &mut spec.to),
+        (&request.cc, &mut spec.cc),
+        (&request.bcc, &mut spec.bcc),
+    ] {
+        if !flag.is_empty() {
+            current.clone_from(flag);
+        }
+    }
+    // The flag wins; the profile's reply_to only fills in when the template has none.
+    if let Some(reply_to) = &request.reply_to {
+        spec.reply_to.clone_from(reply_to);
+    } else if spec.reply_to.is_empty() {
+        spec.reply_to.clone_from(&request.default_reply_to);
+    }
+    if let Some(subject) = &request.subject {
+        spec.subject.clone_from(subject);
+    }
+    if request.text.is_some() || request.html_file.is_some() {
+        // A body on the command line replaces the template's body as a whole.
+        spec.text = request.text.as_ref().map(read_text_source).transpose()?;
+        spec.html = read_html(request)?;
+    }
+    Ok(spec)
+}
+
+fn inline_image(arg: &InlineArg) -> Result<InlineImage> {
+    let part = Part::read(&arg.path, "inline image")?;
+    let cid = arg.cid.clone().unwrap_or_else(|| part.file_name.clone());
+    InlineImage::new(cid, part)
+}
+
+fn read_text_source(source: &TextSource) -> Result<String> {
+    match source {
+        TextSource::Inline(text) => Ok(text.clone()),
+        TextSource::File(path) => read_text(path, "text file"),
+    }
+}
+
+fn read_html(request: &ComposeRequest) -> Result<Option<String>> {
+    request
+        .html_file
+        .as_deref()
+        .map(|path| read_text(path, "HTML file"))
+        .transpose()
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::data(format!(
+            "{what} {} is not UTF-8; convert it first (e.g. iconv -t UTF-8)",
+            path.display()
+        ))
+    })
+}
+
+/// The body from stdin. Invalid UTF-8 (a cron job's stray byte) is replaced rather than
+/// refused: losing the whole notification would be worse.
+fn read_stdin(mut stdin: impl Read) -> Result<String> {
+    let mut bytes = Vec::new();
+    stdin.read_to_end(&mut bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::NoInput,
+            format!("cannot read the body from stdin: {e}"),
+        )
+        .with_source(e)
+    })?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}

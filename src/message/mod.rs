@@ -1,0 +1,7 @@
+//! What a message is before it becomes bytes: mailboxes, the spec of parts and headers, and
+//! the two ways one is made (`compose` from `rmail send`'s request, `raw` from sendmail input).
+
+pub(crate) mod address;
+pub(crate) mod compose;
+pub(crate) mod raw;
+pub(crate) mod spec;

@@ -1,0 +1,367 @@
+//! sendmail mode: an RFC 5322 message on stdin → envelope + the bytes to send.
+//!
+//! This is what cron, `mail`, and scripts written for `/usr/sbin/sendmail` talk to. The
+//! message is passed on as it came, except: line endings become CRLF, Bcc headers are
+//! removed, and a missing From, Date or Message-ID is added. A From without a usable
+//! address (cron writes `From: root (Cron Daemon)`) is replaced by the profile's sender, as a
+//! relay would reject it.
+
+use crate::error::{Error, Result};
+use crate::message::address::{Mailbox, split_list};
+use crate::message::spec::Envelope;
+use crate::settings::sendmail::{Aliases, SendmailRequest};
+
+/// A message ready to go: its envelope and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Prepared {
+    pub(crate) envelope: Envelope,
+    pub(crate) message: Vec<u8>,
+}
+
+/// One header as it arrived, continuation lines included (without the final CRLF). The
+/// bytes are kept as they are, UTF-8 or not, since they are passed on unchanged.
+struct RawHeader {
+    name: String,
+    raw: Vec<u8>,
+}
+
+impl RawHeader {
+    /// A header rmail writes itself.
+    fn new(name: &str, value: &str) -> RawHeader {
+        RawHeader {
+            name: name.to_string(),
+            raw: format!("{name}: {value}").into_bytes(),
+        }
+    }
+
+    /// The value with folding undone (lossily decoded: only for reading addresses).
+    fn value(&self) -> String {
+        let text = String::from_utf8_lossy(&self.raw);
+        let raw = text.get(self.name.len() + 1..).unwrap_or_default();
+        raw.split("\r\n")
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+    }
+}
+
+/// Reads the message, works out the envelope, and completes the headers.
+pub(crate) fn prepare(request: &SendmailRequest, input: &[u8]) -> Result<Prepared> {
+    let aliases = &request.aliases;
+    let lines = message_lines(input, request.ignore_dots);
+    let (mut headers, body) = split_headers(&lines);
+
+    let mut recipients = Vec::new();
+    for list in &request.recipients {
+        recipients.extend(parse_recipients(list, aliases, "recipient")?);
+    }
+    if request.extract_recipients {
+        for header in headers
+            .iter()
+            .filter(|h| h.is("To") || h.is("Cc") || h.is("Bcc"))
+        {
+            recipients.extend(parse_header_addresses(header, aliases)?);
+        }
+    }
+    let sender = &request.sender;
+    let mut envelope_recipients: Vec<String> = Vec::new();
+    for mailbox in recipients {
+        if !envelope_recipients
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&mailbox.email))
+        {
+            envelope_recipients.push(mailbox.email);
+        }
+    }
+    if envelope_recipients.is_empty() {
+        return Err(Error::usage(
+            "no recipients: name them as arguments (sendmail ADDR…) or pass -t to read To/Cc/Bcc",
+        ));
+    }
+
+    headers.retain(|h| !h.is("Bcc"));
+    let from_ok = headers.iter().find(|h| h.is("From")).is_some_and(|h| {
+        parse_header_addresses(h, &Aliases::default()).is_ok_and(|list| !list.is_empty())
+    });
+    if !from_ok {
+        headers.retain(|h| !h.is("From"));
+        let name = request.full_name.clone().or(sender.name.clone());
+        let from = Mailbox {
+            name,
+            email: sender.email.clone(),
+        };
+        headers.insert(0, RawHeader::new("From", &encode_mailbox(&from)));
+    }
+    if !headers.iter().any(|h| h.is("Date")) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let date = mail_builder::headers::date::Date::new(now).to_rfc822();
+        headers.push(RawHeader::new("Date", &date));
+    }
+    if !headers.iter().any(|h| h.is("Message-ID")) {
+        let domain = sender
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("localhost");
+        headers.push(RawHeader::new(
+            "Message-ID",
+            &format!("<{}>", crate::mime::render::new_message_id(domain)),
+        ));
+    }
+
+    let mut message = Vec::with_capacity(input.len() + 256);
+    for header in &headers {
+        message.extend_from_slice(&header.raw);
+        message.extend_from_slice(b"\r\n");
+    }
+    message.extend_from_slice(b"\r\n");
+    for line in body {
+        message.extend_from_slice(line);
+        message.extend_from_slice(b"\r\n");
+    }
+    Ok(Prepared {
+        envelope: Envelope {
+            from: sender.email.clone(),
+            recipients: envelope_recipients,
+        },
+        message,
+    })
+}
+
+/// The input's lines without their line endings. Without `-i`, a line holding only `.`
+/// ends the message, as in classic sendmail.
+fn message_lines(input: &[u8], ignore_dots: bool) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = input
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .collect();
+    if input.ends_with(b"\n") {
+        lines.pop();
+    }
+    if !ignore_dots && let Some(end) = lines.iter().position(|l| *l == b".") {
+        lines.truncate(end);
+    }
+    lines
+}
+
+/// Headers up to the blank line (or up to the first line that cannot be a header), and
+/// the body after it. A leading mbox `From ` line is dropped.
+fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) {
+    let mut headers: Vec<RawHeader> = Vec::new();
+    let mut i = usize::from(lines.first().is_some_and(|l| l.starts_with(b"From ")));
+    while let Some(line) = lines.get(i) {
+        if line.is_empty() {
+            return (headers, &lines[i + 1..]);
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            match headers.last_mut() {
+                Some(last) => {
+                    last.raw.extend_from_slice(b"\r\n");
+                    last.raw.extend_from_slice(line);
+                }
+                None => break,
+            }
+        } else {
+            let name = line
+                .iter()
+                .position(|b| *b == b':')
+                .map(|colon| &line[..colon]);
+            match name {
+                Some(name) if !name.is_empty() && name.iter().all(u8::is_ascii_graphic) => {
+                    headers.push(RawHeader {
+                        name: String::from_utf8_lossy(name).into_owned(),
+                        raw: line.to_vec(),
+                    });
+                }
+                _ => break,
+            }
+        }
+        i += 1;
+    }
+    (headers, &lines[i..])
+}
+
+/// The addresses in an address header; groups (`undisclosed-recipients:;`) contribute theirs.
+fn parse_header_addresses(header: &RawHeader, aliases: &Aliases) -> Result<Vec<Mailbox>> {
+    let value = header.value();
+    let mut list = Vec::new();
+    for part in value.split(';') {
+        // `Group: a@x, b@x` → `a@x, b@x`, unless the colon is inside quotes or brackets.
+        let members = match part.find(':') {
+            Some(colon) if !part[..colon].contains(['"', '<', '@']) => &part[colon + 1..],
+            _ => part,
+        };
+        list.extend(
+            parse_recipients(members, aliases, "address")
+                .map_err(|e| e.context(&format!("{} header", header.name)))?,
+        );
+    }
+    Ok(list)
+}
+
+/// Parses an address list in which a bare local name (`root`, as cron addresses the
+/// crontab's owner) is looked up in the config's `aliases`, then in its `default`.
+fn parse_recipients(list: &str, aliases: &Aliases, what: &str) -> Result<Vec<Mailbox>> {
+    let mut out = Vec::new();
+    for item in split_list(list)
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        let local = !item.contains(['@', '<', '"'])
+            && item
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+        if !local {
+            out.push(Mailbox::parse(item)?);
+            continue;
+        }
+        let Some(target) = aliases.get(item) else {
+            return Err(Error::data(format!(
+                "{what} '{item}' is a local name, and rmail delivers only to full addresses; \
+                 map it in the config: aliases = {{ {item} = \"you@example.com\" }} \
+                 (or a `default` alias), or set MAILTO to a full address"
+            )));
+        };
+        // An alias maps to full addresses: no loops through other aliases.
+        out.extend(target.iter().cloned());
+    }
+    Ok(out)
+}
+
+/// `Name <addr>` with the name RFC 2047-encoded when it is not plain ASCII.
+fn encode_mailbox(mailbox: &Mailbox) -> String {
+    let mut out = Vec::new();
+    let address = mail_builder::headers::address::Address::new_address(
+        mailbox.name.as_deref(),
+        mailbox.email.as_str(),
+    );
+    mail_builder::headers::Header::write_header(&address, &mut out, 6);
+    String::from_utf8_lossy(&out).trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> SendmailRequest {
+        let config =
+            crate::config::file::parse("t.toml".into(), "[profiles.t]\nhost = \"h\"\n".into())
+                .unwrap();
+        SendmailRequest {
+            profile: crate::config::profile::select(&config, None)
+                .unwrap()
+                .unwrap(),
+            extract_recipients: false,
+            ignore_dots: false,
+            sender: Mailbox::parse("cron@host.example").unwrap(),
+            full_name: None,
+            recipients: list.iter().map(|s| s.to_string()).collect(),
+            aliases: Aliases::default(),
+            outbox_dir: "outbox".into(),
+            log: Default::default(),
+        }
+    }
+
+    fn aliases(pairs: &[(&str, &str)]) -> Aliases {
+        Aliases::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Mailbox::parse_list(v).unwrap()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn cron_message() {
+        let input = b"From: root (Cron Daemon)\nTo: ops@example.com\nSubject: Cron <root@h> backup\n\nline 1\n.\nline 3\n";
+        let mut a = args(&["ops@example.com"]);
+        a.full_name = Some("CronDaemon".into());
+        a.ignore_dots = true;
+        let p = prepare(&a, input).unwrap();
+        assert_eq!(p.envelope.recipients, ["ops@example.com"]);
+        let text = String::from_utf8(p.message).unwrap();
+        assert!(
+            text.starts_with("From: \"CronDaemon\" <cron@host.example>\r\n")
+                || text.starts_with("From: CronDaemon <cron@host.example>\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("\r\nDate: "), "{text}");
+        assert!(text.contains("\r\nMessage-ID: <"), "{text}");
+        assert!(
+            text.ends_with("\r\n\r\nline 1\r\n.\r\nline 3\r\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn local_names_go_through_aliases() {
+        let input = b"To: root\nCc: backup, a@x.com\nSubject: s\n\nb\n";
+        let mut a = args(&[]);
+        a.extract_recipients = true;
+        a.aliases = aliases(&[("root", "ops@x.com, Boss <boss@x.com>")]);
+        let err = prepare(&a, input).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Data);
+        assert!(
+            err.message().contains("'backup'") && err.message().contains("aliases"),
+            "{err}"
+        );
+        a.aliases = aliases(&[
+            ("root", "ops@x.com, Boss <boss@x.com>"),
+            ("default", "admin@x.com"),
+        ]);
+        let p = prepare(&a, input).unwrap();
+        assert_eq!(
+            p.envelope.recipients,
+            ["ops@x.com", "boss@x.com", "admin@x.com", "a@x.com"]
+        );
+        let mut root = args(&["root"]);
+        root.aliases = a.aliases.clone();
+        let p = prepare(&root, b"Subject: s\n\nb\n").unwrap();
+        assert_eq!(p.envelope.recipients, ["ops@x.com", "boss@x.com"]);
+    }
+
+    #[test]
+    fn dot_ends_message_without_i() {
+        let p = prepare(&args(&["a@x.com"]), b"Subject: s\n\nkept\n.\ndropped\n").unwrap();
+        assert!(
+            String::from_utf8(p.message)
+                .unwrap()
+                .ends_with("\r\n\r\nkept\r\n")
+        );
+    }
+
+    #[test]
+    fn extract_recipients_and_strip_bcc() {
+        let input = b"From: A <a@x.com>\nTo: b@x.com,\n  \"C, D\" <c@x.com>\nCc: undisclosed-recipients:;\nBcc: e@x.com\nSubject: s\n\nbody\n";
+        let mut a = args(&[]);
+        a.extract_recipients = true;
+        let p = prepare(&a, input).unwrap();
+        assert_eq!(p.envelope.recipients, ["b@x.com", "c@x.com", "e@x.com"]);
+        let text = String::from_utf8(p.message).unwrap();
+        assert!(!text.contains("e@x.com"), "{text}");
+        assert!(text.starts_with("From: A <a@x.com>\r\n"), "{text}");
+    }
+
+    #[test]
+    fn keeps_date_and_message_id() {
+        let input = b"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\nSubject: s\n\nb\n";
+        let p = prepare(&args(&["a@x.com"]), input).unwrap();
+        let text = String::from_utf8(p.message).unwrap();
+        assert_eq!(text.matches("Date:").count(), 1);
+        assert!(text.contains("Message-ID: <x@y>\r\n"));
+    }
+
+    #[test]
+    fn no_recipients_is_usage_error() {
+        let err = prepare(&args(&[]), b"Subject: s\n\nb\n").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Usage);
+    }
+}

@@ -1,0 +1,111 @@
+//! Listings for people: `rmail profiles`, `rmail queue list`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::profile::Profile;
+use crate::delivery::outbox::Entry;
+
+/// `rmail profiles`: each profile resolved, with the password's source but never its value.
+pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
+    let mut out = String::new();
+    for p in profiles {
+        let marker = if default == Some(p.name.as_str()) {
+            " (default)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{}{marker}", p.name);
+        let provider = p
+            .provider
+            .map(|pr| format!(", provider {}", pr.name))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  server:   {}:{} security={}{provider}",
+            p.host,
+            p.port,
+            p.security.as_str()
+        );
+        if let Some(user) = &p.username {
+            let auth = p
+                .auth
+                .map(|a| a.as_str())
+                .unwrap_or("what the server offers");
+            let _ = writeln!(out, "  username: {user} (auth: {auth})");
+        }
+        let _ = writeln!(
+            out,
+            "  password: {}",
+            p.password
+                .as_ref()
+                .map(|s| s.describe())
+                .unwrap_or_else(|| "none".into())
+        );
+        if let Some(from) = &p.from {
+            let _ = writeln!(out, "  from:     {from}");
+        }
+        if let Some(reply_to) = &p.reply_to {
+            let _ = writeln!(out, "  reply-to: {reply_to}");
+        }
+        if let Some(ca) = &p.ca_file {
+            let _ = writeln!(out, "  ca_file:  {}", ca.display());
+        }
+        if let Some(pin) = &p.tls_fingerprint {
+            let _ = writeln!(out, "  pinned:   {pin}");
+        }
+        if let Some(dkim) = &p.dkim {
+            let _ = writeln!(
+                out,
+                "  dkim:     d={} s={} {} key {}",
+                dkim.domain,
+                dkim.selector,
+                dkim.algorithm.as_str(),
+                dkim.private_key_file.display()
+            );
+        }
+        let mut limits = vec![format!("timeout {}s", p.timeout.as_secs())];
+        if let Some(rate) = p.max_per_second {
+            limits.push(format!("max {rate}/s"));
+        }
+        if p.concurrency > 1 {
+            limits.push(format!("{} sessions", p.concurrency));
+        }
+        let _ = writeln!(out, "  limits:   {}", limits.join(", "));
+        if let Some(preset) = p.provider {
+            let _ = writeln!(out, "  note:     {}", preset.note);
+        }
+    }
+    out
+}
+
+/// `rmail queue list`: every kept message, oldest first, with its age and last error.
+pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
+    if entries.is_empty() {
+        return format!("outbox is empty ({})\n", dir.display());
+    }
+    let mut out = String::new();
+    for entry in entries {
+        let _ = writeln!(
+            out,
+            "{}  age {}  attempts {}  profile {}  to {}\n    last error: {}",
+            entry.id,
+            age(now.saturating_sub(entry.meta.queued_at)),
+            entry.meta.attempts,
+            entry.meta.profile,
+            entry.meta.recipients.join(", "),
+            entry.meta.last_error
+        );
+    }
+    let _ = writeln!(out, "{} message(s) in {}", entries.len(), dir.display());
+    out
+}
+
+fn age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

@@ -1,0 +1,135 @@
+//! The resolve step: command line + config file + environment → one validated request per
+//! command, before any side effect (stdin is not read, no message file is opened, nothing
+//! connects). Everything after this step reads resolved values only: a default that a
+//! profile supplies is filled in here, once, and cannot be forgotten further on.
+
+pub(crate) mod merge;
+pub(crate) mod queue;
+pub(crate) mod send;
+pub(crate) mod sendmail;
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::file::{self, LoadedConfig};
+use crate::config::profile::{self, Profile};
+use crate::error::{Error, Result};
+
+/// What one command line asks for, resolved. Built once per run, so its size does not matter.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Request {
+    Send(send::SendRequest),
+    Merge(merge::MergeRequest),
+    Sendmail(sendmail::SendmailRequest),
+    Queue(queue::QueueRequest),
+    Profiles(ProfilesRequest),
+    Check(CheckRequest),
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+/// `rmail profiles`: every profile resolved.
+#[derive(Debug)]
+pub(crate) struct ProfilesRequest {
+    pub(crate) profiles: Vec<Profile>,
+    pub(crate) default: Option<String>,
+    /// The config file, for "no profiles in …".
+    pub(crate) config_path: String,
+}
+
+/// `rmail check`: one profile.
+#[derive(Debug)]
+pub(crate) struct CheckRequest {
+    pub(crate) profile: Profile,
+    pub(crate) verbose: bool,
+}
+
+/// Where delivery attempts are logged: the config's `log_file`, and stderr with `-v`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogSettings {
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) verbose: bool,
+}
+
+/// A resolved request and the warnings met while resolving it (e.g. a config file with a
+/// plain password that others can read).
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) request: Request,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Resolves a parsed command line.
+pub(crate) fn resolve(cli: Cli) -> Result<Resolved> {
+    let config = match cli.command {
+        // Generated from the clap definitions alone: a broken config must not stop them.
+        Command::Completions { .. } | Command::Man => LoadedConfig::default(),
+        _ => file::load(cli.global.config.as_deref())?,
+    };
+    let context = Context {
+        config: &config,
+        global: &cli.global,
+    };
+    let request = match cli.command {
+        Command::Send(args) => Request::Send(send::resolve(&context, args)?),
+        Command::Merge(args) => Request::Merge(merge::resolve(&context, args)?),
+        Command::Sendmail(args) => sendmail::resolve(&context, args)?,
+        Command::Queue(command) => Request::Queue(queue::resolve(&context, command)?),
+        Command::Profiles => Request::Profiles(ProfilesRequest {
+            profiles: profile::all(&config)?,
+            default: profile::default_name(&config)?,
+            config_path: config.describe_path(),
+        }),
+        Command::Check => Request::Check(CheckRequest {
+            profile: context.require_profile("")?,
+            verbose: cli.global.verbose,
+        }),
+        Command::Completions { shell } => Request::Completions(shell),
+        Command::Man => Request::Man,
+    };
+    Ok(Resolved {
+        request,
+        warnings: config.warnings.clone(),
+    })
+}
+
+/// What every command's resolution reads: the config and the global flags.
+pub(crate) struct Context<'a> {
+    pub(crate) config: &'a LoadedConfig,
+    pub(crate) global: &'a GlobalArgs,
+}
+
+impl Context<'_> {
+    /// The profile `-p` / `$RMAIL_PROFILE` / `default_profile` names, if there is one.
+    pub(crate) fn profile(&self) -> Result<Option<Profile>> {
+        profile::select(self.config, self.global.profile.as_deref())
+    }
+
+    /// The profile, or an error that explains how to create one (`or` suggests a way to
+    /// try the command without one, e.g. "or try --dry-run").
+    pub(crate) fn require_profile(&self, or: &str) -> Result<Profile> {
+        self.profile()?.ok_or_else(|| {
+            Error::config(format!(
+                "no SMTP profile configured ({}); copy config.example.toml there and edit it{or}",
+                self.config.describe_path()
+            ))
+        })
+    }
+
+    pub(crate) fn log(&self) -> LogSettings {
+        LogSettings {
+            file: self.config.config.log_file.clone(),
+            verbose: self.global.verbose,
+        }
+    }
+
+    /// The outbox folder: `$XDG_STATE_HOME/rmail/outbox`, else `~/.local/state/rmail/outbox`.
+    pub(crate) fn outbox_dir(&self) -> Result<PathBuf> {
+        crate::config::dirs::state_dir()
+            .map(|state| state.join("outbox"))
+            .ok_or_else(|| {
+                Error::config("cannot find the outbox: neither $XDG_STATE_HOME nor $HOME is set")
+            })
+    }
+}

@@ -1,0 +1,6 @@
+//! MIME bytes → an SMTP server: the session (connect, TLS, AUTH, MAIL/RCPT/DATA), the TLS
+//! parameters, and what each reply means.
+
+pub(crate) mod classify;
+pub(crate) mod session;
+pub(crate) mod tls;
