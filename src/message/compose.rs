@@ -86,7 +86,7 @@ fn from_template(
         }
     }
     let rendered = loaded.render_except(&crate::template::context(&vars), &[], &skip)?;
-    let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
+    let mut spec = rendered.into_spec(|file| file.read())?;
 
     if let Some(from) = &request.from {
         spec.from = Some(from.clone());

@@ -254,7 +254,10 @@ mod tests {
 
     #[test]
     fn display_names_are_values() {
-        assert_eq!(display_name(" Lee, Ann ").unwrap().as_deref(), Some("Lee, Ann"));
+        assert_eq!(
+            display_name(" Lee, Ann ").unwrap().as_deref(),
+            Some("Lee, Ann")
+        );
         assert_eq!(
             display_name("Bob \"The Boss\" Smith").unwrap().as_deref(),
             Some("Bob \"The Boss\" Smith")
@@ -267,7 +270,10 @@ mod tests {
 
     #[test]
     fn addresses_are_one_bare_address() {
-        assert_eq!(bare_address(" ann@example.com ").unwrap(), "ann@example.com");
+        assert_eq!(
+            bare_address(" ann@example.com ").unwrap(),
+            "ann@example.com"
+        );
         for bad in [
             "ok@example.com>, <evil@evil.example",
             "ann@example.com, evil@evil.example",
@@ -284,8 +290,13 @@ mod tests {
     #[test]
     fn a_whole_slot_is_exactly_one_mailbox() {
         let m = one_mailbox("Ann Lee <ann@example.com>").unwrap().unwrap();
-        assert_eq!((m.name.as_deref(), m.email.as_str()), (Some("Ann Lee"), "ann@example.com"));
-        let m = one_mailbox("\"Lee, Ann\" <ann@example.com>").unwrap().unwrap();
+        assert_eq!(
+            (m.name.as_deref(), m.email.as_str()),
+            (Some("Ann Lee"), "ann@example.com")
+        );
+        let m = one_mailbox("\"Lee, Ann\" <ann@example.com>")
+            .unwrap()
+            .unwrap();
         assert_eq!(m.name.as_deref(), Some("Lee, Ann"));
         assert_eq!(one_mailbox(" ").unwrap(), None);
         for bad in [

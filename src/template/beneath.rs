@@ -112,7 +112,11 @@ fn open_nofollow(dir: &File, relative: &Path) -> nix::Result<OwnedFd> {
     }
 }
 
-fn openat(at: std::os::fd::BorrowedFd<'_>, name: &std::ffi::OsStr, folder: bool) -> nix::Result<OwnedFd> {
+fn openat(
+    at: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    folder: bool,
+) -> nix::Result<OwnedFd> {
     let flags = if folder {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW
     } else {
@@ -161,8 +165,18 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "ok");
-        assert!(open(&root, Path::new("in")).is_ok(), "a symlink that stays inside");
-        for out in ["out", "up", "zero", "../secret", "/etc/passwd", "sub/../../secret"] {
+        assert!(
+            open(&root, Path::new("in")).is_ok(),
+            "a symlink that stays inside"
+        );
+        for out in [
+            "out",
+            "up",
+            "zero",
+            "../secret",
+            "/etc/passwd",
+            "sub/../../secret",
+        ] {
             assert!(
                 matches!(open(&root, Path::new(out)), Err(Refused::Outside)),
                 "{out}"

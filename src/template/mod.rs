@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::template::confine::confine;
+use crate::template::confine::{Confined, confine};
 
 pub(crate) mod address;
 mod beneath;
@@ -155,25 +155,25 @@ pub(crate) struct Rendered {
     /// Everything but attachments and inline images; `from` is `None` when the template
     /// does not set it (the caller supplies the profile's).
     pub(crate) spec: MessageSpec,
-    /// Canonical paths, inside the allowed folders.
-    pub(crate) attach: Vec<PathBuf>,
-    /// Content-ID and canonical path.
-    pub(crate) inline: Vec<(String, PathBuf)>,
+    /// Files inside the allowed folders, checked; read (and checked again) when sent.
+    pub(crate) attach: Vec<Confined>,
+    /// Content-ID and file.
+    pub(crate) inline: Vec<(String, Confined)>,
 }
 
 impl Rendered {
     /// Reads the files with `load` (which may share cached parts) and completes the spec.
     pub(crate) fn into_spec(
         self,
-        mut load: impl FnMut(&Path) -> Result<Part>,
+        mut load: impl FnMut(&Confined) -> Result<Part>,
     ) -> Result<MessageSpec> {
         let mut spec = self.spec;
-        for path in &self.attach {
-            spec.attachments.push(load(path)?);
+        for file in &self.attach {
+            spec.attachments.push(load(file)?);
         }
-        for (cid, path) in &self.inline {
+        for (cid, file) in &self.inline {
             spec.inline
-                .push(InlineImage::new(cid.clone(), load(path)?)?);
+                .push(InlineImage::new(cid.clone(), load(file)?)?);
         }
         Ok(spec)
     }
@@ -678,7 +678,7 @@ mod tests {
         assert_eq!(r.spec.subject, "Invoice 7 & more");
         assert_eq!(r.spec.html.as_deref(), Some("<p>Hi A &amp; B</p>\n"));
         assert_eq!(r.spec.headers[0].value, "7");
-        assert!(r.attach[0].ends_with("files/inv-7.pdf"));
+        assert!(r.attach[0].path().ends_with("files/inv-7.pdf"));
 
         let err = t
             .render(&vars(&[("name", "A"), ("email", "a@x.com")]), &[])
