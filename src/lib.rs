@@ -13,6 +13,7 @@ mod delivery;
 mod error;
 mod message;
 mod mime;
+mod private;
 mod report;
 mod settings;
 mod smtp;

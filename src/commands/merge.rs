@@ -2,6 +2,7 @@
 //! (rows not yet in the journal, over reused sessions), then the summary.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::delivery::merge::data::{Dataset, Row};
 use crate::delivery::merge::journal::Journal;
@@ -69,7 +70,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         return Err(Error::config("no SMTP profile configured"));
     };
 
-    let mut journal = Journal::open(&request.journal)?;
+    let journal = Journal::open(&request.journal)?;
     let keys = plan.data.row_keys();
     let already = selected
         .iter()
@@ -92,22 +93,30 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     plan.cache_shared(&uses)?;
     let secret = profile.secret()?;
     let build = |row: usize| plan.build(row);
+    let journal_path = journal.path().to_path_buf();
+    let journal = Mutex::new(journal);
+    let rows = &plan.data.rows;
+    let record = |row: usize, to: &str| {
+        journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(&keys[row], &format!("row {} to {to}", rows[row].number))
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
         verbose: request.verbose,
         pace: request.rate.map(Pace::new),
         build: &build,
+        record: &record,
     };
     let sessions = request.concurrency.clamp(1, pending.len());
     let total = pending.len();
     let progress = Progress::new(total as u64);
-    let rows = &plan.data.rows;
     let outcome = pool.send_all(pending, sessions, |event| {
         match event {
             Event::Sent { row, reply, to } => {
                 progress.inc();
-                journal.record(&keys[*row], &format!("row {} to {to}", rows[*row].number))?;
                 if request.verbose {
                     progress.say(format!(
                         "merge: {} sent to {to}: {reply}",
@@ -127,12 +136,14 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             Event::SessionLost(error) if request.verbose => {
                 progress.say(format!("merge: one session fewer: {error}"));
             }
+            Event::Unrecorded { .. } => progress.inc(),
             Event::SessionLost(_) | Event::Fatal(_) => {}
         }
         Ok(())
     });
     progress.finish();
-    finish(outcome, &plan.data, &request, &journal, already, total)
+    drop(journal);
+    finish(outcome, &plan.data, &request, &journal_path, already, total)
 }
 
 /// Prints the failures, writes the failed rows, sums up, and picks the exit code.
@@ -140,7 +151,7 @@ fn finish(
     mut outcome: Outcome,
     data: &Dataset,
     request: &MergeRequest,
-    journal: &Journal,
+    journal: &Path,
     already: usize,
     pending: usize,
 ) -> Result<Report> {
@@ -181,7 +192,7 @@ fn finish(
     }
     let summary = format!(
         "{summary}, {already} already sent (journal {})",
-        journal.path().display()
+        journal.display()
     );
 
     let worst = outcome
@@ -204,6 +215,23 @@ fn finish(
         request.data.display()
     );
     let message = match &outcome.fatal {
+        Some(fatal) if !outcome.unrecorded.is_empty() => {
+            // The rows the server accepted while the journal could not be written: the
+            // only ones a re-run would send twice. Name each.
+            let rows: Vec<String> = outcome
+                .unrecorded
+                .iter()
+                .map(|(row, to)| format!("{} to {to}", data.rows[*row].describe()))
+                .collect();
+            format!(
+                "merge stopped: {fatal}. Accepted by the server but not journaled, so a re-run \
+                 sends them again: {}. Free the disk (or pass --journal PATH elsewhere, with the \
+                 journal copied there), remove those rows from {} or accept the repeat, and run \
+                 the same command again",
+                rows.join("; "),
+                request.data.display()
+            )
+        }
         Some(fatal) => format!("merge stopped: {fatal}; {again}"),
         None => format!(
             "{failed} row{} not accepted (listed above); {again}",

@@ -169,7 +169,9 @@ fn a_journal_that_cannot_be_written_stops_before_the_next_row_and_names_it() {
     let (code, stderr) = run_on_small_disk(&rmail, &small, 1, &args, &keep);
     assert_eq!(code, Some(73), "{stderr}");
     let journal = fs::read_to_string(&keep).expect("the journal was copied out");
-    let recorded = journal
+    // Complete lines only: the write that hit the full disk may have left a torn one.
+    let complete = &journal[..journal.rfind('\n').map_or(0, |i| i + 1)];
+    let recorded = complete
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .count();
@@ -220,16 +222,15 @@ fn rate_limit_and_shard_never_panic() {
         &["--rate", "1e-20/s"],
         &["--rate", "inf"],
         &["--rate", "NaN"],
-        &["--rate", "-1"],
+        &["--rate=-1"],
         &["--rate", "0"],
         &["--rate", "1/0"],
         &["--rate", "/"],
-        &["--limit", "-1"],
+        &["--limit=-1"],
         &["--limit", "99999999999999999999999"],
         &["--shard", "0/0"],
         &["--shard", "1/0"],
         &["--shard", "3/2"],
-        &["--shard", "18446744073709551615/18446744073709551615"],
         &["--shard", "1/99999999999999999999999"],
         &["--shard", "1/2/3"],
         &["--concurrency", "0"],
@@ -243,7 +244,12 @@ fn rate_limit_and_shard_never_panic() {
         let run = cmd.run();
         assert_eq!(run.code(), 64, "{case:?}\n{run}");
         assert!(!run.stderr.contains("panicked"), "{case:?}\n{run}");
-        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{case:?}\n{run}");
+        let said = run
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"))
+            .count();
+        assert_eq!(said, 1, "{case:?}\n{run}");
     }
     assert!(server.messages().is_empty());
     // The extremes that are valid still work: a huge rate, a limit beyond the data, a
