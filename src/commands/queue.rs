@@ -1,26 +1,33 @@
-//! `rmail queue list | flush | drop` (and `sendmail -bp`): the outbox as the user sees it.
+//! `rmail queue list | flush | retry | drop` (and `sendmail -bp`): the outbox as the user
+//! sees it.
 
 use crate::commands::write_stdout;
-use crate::delivery::flush;
+use crate::delivery::flush::{self, Which};
 use crate::delivery::log::DeliveryLog;
-use crate::delivery::outbox::Outbox;
+use crate::delivery::outbox::{Outbox, unknown_id, valid_id};
 use crate::error::{Error, Result};
 use crate::report::{Report, listing};
-use crate::settings::queue::QueueRequest;
+use crate::settings::queue::{DropTarget, QueueRequest};
 
 pub(crate) fn run(request: QueueRequest) -> Result<Report> {
     match request {
         QueueRequest::List { outbox_dir } => {
             let outbox = Outbox::at(outbox_dir);
             let listing = outbox.list_all()?;
+            let failed = outbox.failed().list_all()?;
             let mut report = Report::default();
-            for path in &listing.unreadable {
+            for path in listing.unreadable.iter().chain(&failed.unreadable) {
                 report.push(format!(
                     "rmail: warning: outbox entry {} is unreadable; inspect or remove it",
                     path.display()
                 ));
             }
-            let text = listing::queue(&listing.entries, outbox.dir(), crate::time::now());
+            let text = listing::queue(
+                &listing.entries,
+                &failed.entries,
+                outbox.dir(),
+                crate::time::now(),
+            );
             write_stdout(|out| out.write_all(text.as_bytes()))?;
             Ok(report)
         }
@@ -28,19 +35,39 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             outbox_dir,
             profiles,
             log,
+            lifetime,
+            retry,
         } => {
             let outbox = Outbox::at(outbox_dir);
             let log = DeliveryLog::from(&log);
-            let flushed = flush::flush(&profiles, &outbox, &log)?;
+            if let Some(id) = &retry
+                && !valid_id(id)
+            {
+                return Err(unknown_id(id));
+            }
+            let which = match &retry {
+                Some(id) => Which::One(id),
+                None => Which::Due,
+            };
+            let flushed = flush::flush(&profiles, &outbox, &log, lifetime, which)?;
             for (id, err) in &flushed.kept {
                 eprintln!("rmail: {id} kept: {err}");
             }
-            let kept = flushed.kept.len();
+            // Reported this once: from now on it waits in failed/ for the user.
+            for (id, err) in &flushed.failed {
+                eprintln!(
+                    "rmail: {id} failed for good and moved to {}: {err}",
+                    outbox.failed().dir().display()
+                );
+            }
+            let (kept, failed) = (flushed.kept.len(), flushed.failed.len());
             let mut report = Report::default();
-            if log.verbose || kept > 0 {
+            if log.verbose || kept > 0 || failed > 0 {
                 report.push(format!(
-                    "rmail: queue flush: {} sent, {kept} kept in {}",
+                    "rmail: queue flush: {} sent, {kept} kept, {failed} failed, {} waiting for \
+                     their retry time in {}",
                     flushed.sent,
+                    flushed.waiting,
                     outbox.dir().display()
                 ));
             }
@@ -50,21 +77,58 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
                     for line in report.notes() {
                         eprintln!("{line}");
                     }
+                    let what = if failed > 0 {
+                        format!(
+                            "{failed} message(s) moved to failed/ (`rmail queue list` shows \
+                             them, `rmail queue retry ID` sends one again)"
+                        )
+                    } else {
+                        format!("{kept} message(s) still in the outbox")
+                    };
                     Err(Error::new(
                         err.kind(),
-                        format!(
-                            "{kept} message(s) still in the outbox; the worst failure: {}",
-                            err.message()
-                        ),
+                        format!("{what}; the worst failure: {}", err.message()),
                     ))
                 }
             }
         }
-        QueueRequest::Drop { outbox_dir, id } => {
+        QueueRequest::Drop { outbox_dir, target } => {
             let outbox = Outbox::at(outbox_dir);
             let _lock = outbox.lock()?;
-            outbox.remove(&id)?;
-            write_stdout(|out| writeln!(out, "dropped {id}"))?;
+            let failed = outbox.failed();
+            let ids = match &target {
+                DropTarget::Id(id) => {
+                    if failed.get(id)?.is_some() {
+                        failed.remove(id)?;
+                    } else {
+                        outbox.remove(id)?;
+                    }
+                    vec![id.clone()]
+                }
+                DropTarget::Failed | DropTarget::All => {
+                    let mut ids = Vec::new();
+                    for entry in failed.list()? {
+                        failed.remove(&entry.id)?;
+                        ids.push(entry.id);
+                    }
+                    if target == DropTarget::All {
+                        for entry in outbox.list()? {
+                            outbox.remove(&entry.id)?;
+                            ids.push(entry.id);
+                        }
+                    }
+                    ids
+                }
+            };
+            write_stdout(|out| {
+                for id in &ids {
+                    writeln!(out, "dropped {id}")?;
+                }
+                if ids.is_empty() {
+                    writeln!(out, "nothing to drop")?;
+                }
+                Ok(())
+            })?;
             Ok(Report::default())
         }
     }

@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) default_profile: Option<Spanned<String>>,
     /// Append one line per delivery attempt to this file (like msmtp's logfile).
     pub(crate) log_file: Option<PathBuf>,
+    /// How long a message may wait in the outbox before it expires to `failed/` (`5d`).
+    pub(crate) queue_lifetime: Option<Spanned<String>>,
     /// sendmail mode: where mail to a local name goes (`root = "ops@example.com"`);
     /// `default` catches every local name not listed. Like /etc/aliases.
     #[serde(default)]
@@ -371,6 +373,7 @@ mod tests {
             "dkim",
             "default_profile",
             "log_file",
+            "queue_lifetime",
             "aliases",
         ] {
             assert!(

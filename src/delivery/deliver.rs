@@ -19,17 +19,29 @@ pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
     Session::open(profile, secret.as_ref(), options)
 }
 
-/// Delivers, or keeps the message in the outbox and says so in the error. Kept are
-/// temporary failures (exit 75) and configuration problems met while connecting (exit 78:
-/// a password agent not running, a variable missing under cron, an unreadable ca_file):
-/// neither may cost the message, and `queue flush` sends it once the cause is gone. Every
-/// attempt is written to the delivery log.
+/// Which failures keep the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// `rmail send`: temporary failures (exit 75) and configuration problems met while
+    /// connecting (exit 78: a password agent not running, an unreadable ca_file). A person
+    /// is watching; a wrong password or a refused address is theirs to see and fix.
+    Fixable,
+    /// `sendmail`: nobody is watching (cron), so a message that was read is never dropped.
+    /// Every failure keeps it in the outbox (a wrong password or a TLS problem is fixable;
+    /// `queue flush` sends it after the fix), except a permanent refusal, which is kept in
+    /// `failed/` with the reply, never sent again by a flush.
+    Everything,
+}
+
+/// Delivers, or keeps the message in the outbox (as `keep` says) and says so in the error,
+/// whose kind still tells what happened. Every attempt is written to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
     message: &MessageData,
     log: &DeliveryLog,
     outbox: &Outbox,
+    keep_policy: Keep,
 ) -> Result<String> {
     let record = |outcome, detail: &str| {
         log.record(&Delivery {
@@ -43,6 +55,29 @@ pub(crate) fn deliver_or_keep(
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();
+        if err.is_permanent() {
+            let failed = outbox.failed();
+            return match failed.store(&profile.name, envelope, message, &detail) {
+                Ok(id) => {
+                    record(Outcome::Failed, &detail);
+                    Error::new(
+                        err.kind(),
+                        format!(
+                            "{err}; the message is kept as {id} in {} (never sent again; \
+                             `rmail queue retry {id}` after a fix)",
+                            failed.dir().display()
+                        ),
+                    )
+                }
+                Err(store_err) => {
+                    record(Outcome::Failed, &detail);
+                    Error::new(
+                        ErrorKind::CantCreate,
+                        format!("{err}; and the message could NOT be kept: {store_err}"),
+                    )
+                }
+            };
+        }
         match outbox.store(&profile.name, envelope, message, &detail) {
             Ok(id) => {
                 record(Outcome::Queued, &detail);
@@ -72,6 +107,7 @@ pub(crate) fn deliver_or_keep(
             record(Outcome::Sent, &reply);
             Ok(reply)
         }
+        Err(err) if keep_policy == Keep::Everything => Err(keep(err)),
         Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));

@@ -1,20 +1,24 @@
-//! `rmail queue flush`: every kept message sent over one connection per profile.
+//! `rmail queue flush` and `queue retry`: the kept messages that are due, sent over one
+//! connection per profile; a permanent refusal or an expired message moves to `failed/`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::profile::Profile;
 use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
-use crate::delivery::outbox::{Entry, Outbox};
-use crate::error::{Error, Result};
+use crate::delivery::outbox::{Entry, Outbox, unknown_id};
+use crate::error::{Error, ErrorKind, Result};
 use crate::mime::data::MessageData;
 use crate::smtp::session::Session;
 
-/// What a flush did: how many were sent, and each message kept with why.
+/// What a flush did: how many were sent, each message kept with why, each moved to
+/// `failed/` (refused for good, or expired) with why, and how many were not due yet.
 #[derive(Debug, Default)]
 pub(crate) struct Flushed {
     pub(crate) sent: usize,
     pub(crate) kept: Vec<(String, Error)>,
+    pub(crate) failed: Vec<(String, Error)>,
+    pub(crate) waiting: usize,
 }
 
 impl Flushed {
@@ -22,9 +26,19 @@ impl Flushed {
     pub(crate) fn worst(&self) -> Option<&Error> {
         self.kept
             .iter()
+            .chain(&self.failed)
             .map(|(_, e)| e)
             .max_by_key(|e| e.kind().severity())
     }
+}
+
+/// Which kept messages a flush tries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every message whose backoff is over; expired ones move to `failed/`.
+    Due,
+    /// This one now, whatever its backoff or age (`queue retry ID`).
+    One(&'a str),
 }
 
 /// Sends every kept message. Each is removed only after a server accepted it; a failure
@@ -38,12 +52,40 @@ pub(crate) fn flush(
     profiles: &BTreeMap<String, Result<Profile>>,
     outbox: &Outbox,
     log: &DeliveryLog,
+    lifetime: u64,
+    which: Which<'_>,
 ) -> Result<Flushed> {
     let _lock = outbox.lock()?;
-    let entries = outbox.list()?;
+    let now = crate::time::now();
+    let entries = match which {
+        Which::Due => outbox.list()?,
+        Which::One(id) => vec![take_for_retry(outbox, id)?],
+    };
     let mut connections: HashMap<String, Connection> = HashMap::new();
     let mut flushed = Flushed::default();
     for entry in &entries {
+        let age = now.saturating_sub(entry.meta.queued_at);
+        if matches!(which, Which::Due) {
+            if age > lifetime {
+                let why = format!(
+                    "expired after {} in the outbox (queue_lifetime {}); last error: {}",
+                    human(age),
+                    human(lifetime),
+                    entry.meta.last_error
+                );
+                let mut meta = entry.meta.clone();
+                meta.last_error = why.clone();
+                outbox.move_to(&outbox.failed(), &entry.id, &meta)?;
+                flushed
+                    .failed
+                    .push((entry.id.clone(), Error::new(ErrorKind::Unavailable, why)));
+                continue;
+            }
+            if entry.meta.next_attempt > now {
+                flushed.waiting += 1;
+                continue;
+            }
+        }
         let result = outbox
             .message(entry)
             .and_then(|message| send_kept(profiles, &mut connections, entry, message, log));
@@ -52,8 +94,18 @@ pub(crate) fn flush(
                 outbox.remove(&entry.id)?;
                 flushed.sent += 1;
             }
+            Err(err) if err.is_permanent() => {
+                // Refused for good: sending it again cannot help. Kept with the reply in
+                // failed/, reported this once.
+                let mut meta = entry.meta.clone();
+                meta.attempts = meta.attempts.saturating_add(1);
+                meta.last_attempt = now;
+                meta.last_error = err.reply().unwrap_or(err.message()).to_string();
+                outbox.move_to(&outbox.failed(), &entry.id, &meta)?;
+                flushed.failed.push((entry.id.clone(), err));
+            }
             Err(err) => {
-                outbox.record_failure(entry, err.reply().unwrap_or(err.message()))?;
+                outbox.record_failure(entry, err.reply().unwrap_or(err.message()), now)?;
                 flushed.kept.push((entry.id.clone(), err));
             }
         }
@@ -64,6 +116,29 @@ pub(crate) fn flush(
         }
     }
     Ok(flushed)
+}
+
+/// The entry `queue retry ID` names: a waiting one, or a failed one moved back to wait.
+fn take_for_retry(outbox: &Outbox, id: &str) -> Result<Entry> {
+    if let Some(entry) = outbox.get(id)? {
+        return Ok(entry);
+    }
+    let failed = outbox.failed();
+    let entry = failed.get(id)?.ok_or_else(|| unknown_id(id))?;
+    failed.move_to(outbox, &entry.id, &entry.meta)?;
+    Ok(entry)
+}
+
+/// `432000` → `5d`, `7200` → `2h`: how people say a queue age.
+pub(crate) fn human(secs: u64) -> String {
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s >= 172_800 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+        s if s >= 7200 => format!("{}h", s / 3600),
+        s if s >= 120 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// A profile's connection during a flush.

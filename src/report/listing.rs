@@ -79,16 +79,21 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
     out
 }
 
-/// `rmail queue list`: every kept message, oldest first, with its age and last error.
-pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
-    if entries.is_empty() {
+/// `rmail queue list`: every kept message, oldest first: the waiting ones with their age,
+/// attempts, last error and next attempt, then the failed ones with the reply that failed them.
+pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -> String {
+    if waiting.is_empty() && failed.is_empty() {
         return format!("outbox is empty ({})\n", dir.display());
     }
     let mut out = String::new();
-    for entry in entries {
+    for entry in waiting {
+        let next = match entry.meta.next_attempt.saturating_sub(now) {
+            0 => "next attempt: at the next flush".to_string(),
+            wait => format!("next attempt in {}", age(wait)),
+        };
         let _ = writeln!(
             out,
-            "{}  age {}  attempts {}  profile {}  to {}\n    last error: {}",
+            "{}  waiting  age {}  attempts {}  profile {}  to {}\n    last error: {}; {next}",
             entry.id,
             age(now.saturating_sub(entry.meta.queued_at)),
             entry.meta.attempts,
@@ -97,7 +102,33 @@ pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
             entry.meta.last_error
         );
     }
-    let _ = writeln!(out, "{} message(s) in {}", entries.len(), dir.display());
+    for entry in failed {
+        let _ = writeln!(
+            out,
+            "{}  failed  age {}  attempts {}  profile {}  to {}\n    failed: {}",
+            entry.id,
+            age(now.saturating_sub(entry.meta.queued_at)),
+            entry.meta.attempts,
+            entry.meta.profile,
+            entry.meta.recipients.join(", "),
+            entry.meta.last_error
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} message(s) waiting in {}",
+        waiting.len(),
+        dir.display()
+    );
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} failed message(s) in {} (never sent again: `rmail queue retry ID` or \
+             `rmail queue drop --failed`)",
+            failed.len(),
+            dir.join("failed").display()
+        );
+    }
     out
 }
 
