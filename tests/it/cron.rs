@@ -184,21 +184,3 @@ fn an_untrusted_certificate_keeps_the_message_until_it_is_fixed() {
     assert!(bad.messages().is_empty());
     assert_kept_then_flushed_once(&cmd, &run, &Server::start(ServerOptions::starttls()));
 }
-
-/// A config error after the message was read (no profile at all) keeps it too: the user
-/// writes the config, and the flush sends it.
-#[test]
-fn no_config_at_all_keeps_the_message() {
-    let cmd = sendmail();
-    let run = cron_sendmail(&cmd);
-    run.assert_code(78);
-    let ids = cmd.outbox_ids();
-    assert_eq!(ids.len(), 1, "{run}");
-    let server = Server::plain();
-    cmd.write_config(&config(&server.profile_toml("t")));
-    let mut f = cmd.rmail_here();
-    as_cron(&mut f);
-    f.args(["queue", "flush"]);
-    f.run().assert_success();
-    assert_eq!(server.wait_for(1, WAIT).len(), 1);
-}
