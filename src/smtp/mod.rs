@@ -2,5 +2,6 @@
 //! parameters, and what each reply means.
 
 pub(crate) mod classify;
+mod redact;
 pub(crate) mod session;
 pub(crate) mod tls;

@@ -196,7 +196,16 @@ impl Session {
                 self.trace_in(&reply_text(&response));
                 Ok(())
             }
-            Err(err) => Err(classify(&self.server, Stage::Auth, err)),
+            Err(err) => {
+                // The reply may echo the credential: redact it before it is kept anywhere.
+                let err = classify(&self.server, Stage::Auth, err);
+                let clean = |text: &str| super::redact::auth_reply(text, secret.expose());
+                let redacted = Error::new(err.kind(), clean(err.message()));
+                Err(match err.reply() {
+                    Some(reply) => redacted.with_reply(clean(reply)),
+                    None => redacted,
+                })
+            }
         }
     }
 
