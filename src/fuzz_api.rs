@@ -61,7 +61,7 @@ pub fn template(path: &Path, dir: &Path) {
 /// sendmail-mode input, with `-t` and with a fixed recipient; each message that prepares is
 /// DKIM-signed with `key_file` (an Ed25519 PEM key).
 pub fn sendmail(input: &[u8], key_file: &Path) {
-    use crate::config::file::{DkimAlgorithm, DkimConfig};
+    use crate::config::profile::{Dkim, DkimAlgorithm};
     use crate::message::raw;
     use crate::settings::sendmail::{Aliases, SendmailRequest};
 
@@ -79,7 +79,7 @@ pub fn sendmail(input: &[u8], key_file: &Path) {
     };
     let Ok(signer) = crate::mime::dkim::Signer::new(
         "f",
-        &DkimConfig {
+        &Dkim {
             domain: "example.com".into(),
             selector: "fuzz".into(),
             private_key_file: key_file.to_path_buf(),

@@ -10,6 +10,7 @@ pub mod cli;
 mod commands;
 mod config;
 mod delivery;
+mod digest;
 mod error;
 mod message;
 mod mime;

@@ -11,6 +11,14 @@ pub(crate) fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds since the Unix epoch, for identifiers that must differ within a second.
+pub(crate) fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
 /// ISO 8601 UTC time of a Unix timestamp: `2026-11-21T23:31:40Z`.
 pub(crate) fn timestamp(unix_time: u64) -> String {
     let days = (unix_time / 86_400) as i64;

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::config::file::Security;
 use crate::config::profile::Profile;
+use crate::config::profile::Security;
 use crate::error::{ErrorKind, Result};
 use crate::report::Report;
 use crate::settings::CheckRequest;

@@ -5,7 +5,7 @@ use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
 use crate::error::Result;
-use crate::message::compose;
+use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
 use crate::mime::{dkim, render};
 use crate::report::Report;
@@ -18,7 +18,7 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         None => None,
     };
     let mut spec = compose::compose(&request.message, std::io::stdin())?;
-    render::pin_identity(&mut spec);
+    identity::pin_identity(&mut spec);
     // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
     // the whole message in memory; without it large attachments are encoded as they are sent.
     let message = match &signer {

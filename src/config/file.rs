@@ -11,59 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::dirs;
+use crate::config::profile::{AuthMechanism, DkimAlgorithm, Security};
 use crate::error::{Error, Result};
-
-/// How the SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Security {
-    /// Plain connection upgraded with STARTTLS; a server without STARTTLS is an error.
-    #[default]
-    Starttls,
-    /// Implicit TLS from the first byte (usually port 465).
-    Tls,
-    /// No encryption: only for a trusted local relay.
-    None,
-}
-
-impl Security {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Security::Starttls => "starttls",
-            Security::Tls => "tls",
-            Security::None => "none",
-        }
-    }
-
-    /// The usual port for this mode.
-    pub(crate) fn default_port(self) -> u16 {
-        match self {
-            Security::Starttls => 587,
-            Security::Tls => 465,
-            Security::None => 25,
-        }
-    }
-}
-
-/// The SASL mechanism used to log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum AuthMechanism {
-    Plain,
-    Login,
-    /// OAuth 2 bearer token, taken from `password_command`.
-    Xoauth2,
-}
-
-impl AuthMechanism {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            AuthMechanism::Plain => "plain",
-            AuthMechanism::Login => "login",
-            AuthMechanism::Xoauth2 => "xoauth2",
-        }
-    }
-}
 
 /// The whole configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -120,28 +69,6 @@ pub(crate) struct DkimConfig {
     pub(crate) private_key_file: PathBuf,
     #[serde(default)]
     pub(crate) algorithm: DkimAlgorithm,
-}
-
-/// The DKIM signature algorithm; the key in `private_key_file` must be of this type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-pub(crate) enum DkimAlgorithm {
-    /// RSA (2048 bits or more) with SHA-256: what every verifier understands.
-    #[default]
-    #[serde(rename = "rsa-sha256")]
-    RsaSha256,
-    /// Ed25519 with SHA-256 (RFC 8463); usually sent alongside an RSA signature.
-    #[serde(rename = "ed25519-sha256")]
-    Ed25519Sha256,
-}
-
-impl DkimAlgorithm {
-    /// The name as written in the config and in the signature's `a=` tag.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            DkimAlgorithm::RsaSha256 => "rsa-sha256",
-            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
-        }
-    }
 }
 
 /// A parsed configuration and where it came from.

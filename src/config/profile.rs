@@ -5,10 +5,98 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::file::{AuthMechanism, DkimConfig, LoadedConfig, ProfileConfig, Security};
+use serde::Deserialize;
+
+use crate::config::file::{LoadedConfig, ProfileConfig};
 use crate::config::provider;
 use crate::config::secret::{PasswordSource, Secret};
 use crate::error::{Error, ErrorKind, Result};
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Security {
+    /// Plain connection upgraded with STARTTLS; a server without STARTTLS is an error.
+    #[default]
+    Starttls,
+    /// Implicit TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption: only for a trusted local relay.
+    None,
+}
+
+impl Security {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Security::Starttls => "starttls",
+            Security::Tls => "tls",
+            Security::None => "none",
+        }
+    }
+
+    /// The usual port for this mode.
+    pub(crate) fn default_port(self) -> u16 {
+        match self {
+            Security::Starttls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        }
+    }
+}
+
+/// The SASL mechanism used to log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuthMechanism {
+    Plain,
+    Login,
+    /// OAuth 2 bearer token, taken from `password_command`.
+    Xoauth2,
+}
+
+impl AuthMechanism {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuthMechanism::Plain => "plain",
+            AuthMechanism::Login => "login",
+            AuthMechanism::Xoauth2 => "xoauth2",
+        }
+    }
+}
+
+/// The DKIM signature algorithm; the key in `private_key_file` must be of this type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub(crate) enum DkimAlgorithm {
+    /// RSA (2048 bits or more) with SHA-256: what every verifier understands.
+    #[default]
+    #[serde(rename = "rsa-sha256")]
+    RsaSha256,
+    /// Ed25519 with SHA-256 (RFC 8463); usually sent alongside an RSA signature.
+    #[serde(rename = "ed25519-sha256")]
+    Ed25519Sha256,
+}
+
+impl DkimAlgorithm {
+    /// The name as written in the config and in the signature's `a=` tag.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DkimAlgorithm::RsaSha256 => "rsa-sha256",
+            DkimAlgorithm::Ed25519Sha256 => "ed25519-sha256",
+        }
+    }
+}
+
+/// A profile's DKIM identity and key (`dkim = { … }`); the key file is read by
+/// `mime::dkim::Signer::from_profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Dkim {
+    /// The signing domain (`d=`).
+    pub(crate) domain: String,
+    /// The selector (`s=`).
+    pub(crate) selector: String,
+    pub(crate) private_key_file: PathBuf,
+    pub(crate) algorithm: DkimAlgorithm,
+}
 
 /// A fully resolved SMTP account.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +121,7 @@ pub(crate) struct Profile {
     /// `sha256:` + hex of the certificate the server must present.
     pub(crate) tls_fingerprint: Option<String>,
     /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
-    pub(crate) dkim: Option<DkimConfig>,
+    pub(crate) dkim: Option<Dkim>,
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -151,7 +239,12 @@ impl Profile {
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
             tls_fingerprint,
-            dkim: entry.dkim.clone(),
+            dkim: entry.dkim.as_ref().map(|d| Dkim {
+                domain: d.domain.clone(),
+                selector: d.selector.clone(),
+                private_key_file: d.private_key_file.clone(),
+                algorithm: d.algorithm,
+            }),
         })
     }
 

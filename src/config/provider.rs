@@ -1,7 +1,7 @@
 //! Presets for well-known mail providers: `provider = "gmail"` in a profile fills in the
 //! host, port and TLS mode, and `rmail profiles` shows the provider's quirk.
 
-use crate::config::file::Security;
+use crate::config::profile::Security;
 
 /// One provider's submission server and what users need to know about logging in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

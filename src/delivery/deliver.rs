@@ -27,8 +27,9 @@ pub(crate) enum Keep {
     /// is watching; a wrong password or a refused address is theirs to see and fix.
     Fixable,
     /// `sendmail`: nobody is watching (cron), so a message that was read is never dropped.
-    /// Every failure keeps it in the outbox (a wrong password or a TLS problem is fixable;
-    /// `queue flush` sends it after the fix), except a permanent refusal, which is kept in
+    /// Every failure keeps it in the outbox (a wrong password or a TLS problem is fixable,
+    /// bytes injected after STARTTLS are an attack on this path, not the next one; `queue
+    /// flush` sends it after the fix), except a permanent refusal, which is kept in
     /// `failed/` with the reply, never sent again by a flush.
     Everything,
 }
@@ -43,15 +44,15 @@ pub(crate) fn deliver_or_keep(
     outbox: &Outbox,
     keep_policy: Keep,
 ) -> Result<String> {
+    let size = message.len() as usize;
     let record = |outcome, detail: &str| {
-        log.record(&Delivery {
-            profile: &profile.name,
-            from: &envelope.from,
-            recipients: &envelope.recipients,
-            size: message.len() as usize,
+        log.record(&Delivery::of(
+            &profile.name,
+            envelope,
+            size,
             outcome,
             detail,
-        })
+        ))
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();

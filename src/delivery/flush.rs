@@ -189,20 +189,17 @@ fn send_kept(
             reply
         }
     };
-    log.record(&Delivery {
-        profile: &profile.name,
-        from: &envelope.from,
-        recipients: &envelope.recipients,
+    let (outcome, detail) = match &reply {
+        Ok(r) => (Outcome::Sent, r.as_str()),
+        Err(e) if e.is_temporary() => (Outcome::Deferred, e.reply().unwrap_or(e.message())),
+        Err(e) => (Outcome::Failed, e.reply().unwrap_or(e.message())),
+    };
+    log.record(&Delivery::of(
+        &profile.name,
+        &envelope,
         size,
-        outcome: match &reply {
-            Ok(_) => Outcome::Sent,
-            Err(e) if e.is_temporary() => Outcome::Deferred,
-            Err(_) => Outcome::Failed,
-        },
-        detail: match &reply {
-            Ok(r) => r,
-            Err(e) => e.reply().unwrap_or(e.message()),
-        },
-    });
+        outcome,
+        detail,
+    ));
     reply
 }

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use crate::message::spec::Envelope;
 use crate::settings::LogSettings;
 use crate::time;
 
@@ -40,7 +41,25 @@ pub(crate) struct Delivery<'a> {
     pub(crate) detail: &'a str,
 }
 
-impl Delivery<'_> {
+impl<'a> Delivery<'a> {
+    /// An attempt to send `envelope` (`size` bytes) with the profile `profile`.
+    pub(crate) fn of(
+        profile: &'a str,
+        envelope: &'a Envelope,
+        size: usize,
+        outcome: Outcome,
+        detail: &'a str,
+    ) -> Delivery<'a> {
+        Delivery {
+            profile,
+            from: &envelope.from,
+            recipients: &envelope.recipients,
+            size,
+            outcome,
+            detail,
+        }
+    }
+
     /// `2026-11-21T23:31:40Z profile=work from=a@x to=b@x,c@x size=1234 result=sent reply="250 ok"`,
     /// in the spirit of msmtp's log.
     pub(crate) fn log_line(&self, unix_time: u64) -> String {

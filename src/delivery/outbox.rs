@@ -16,7 +16,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -341,13 +340,11 @@ impl Outbox {
 /// Sortable and unique: UTC time to the microsecond, process id, sequence number.
 fn new_id() -> String {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let nanos = crate::time::now_nanos();
     format!(
         "{}{:06}-{}-{}",
-        crate::time::timestamp(now.as_secs()).replace([':', '-'], ""),
-        now.subsec_micros(),
+        crate::time::timestamp((nanos / 1_000_000_000) as u64).replace([':', '-'], ""),
+        nanos % 1_000_000_000 / 1_000,
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     )

@@ -2,10 +2,9 @@
 //! flags name and the body from stdin; everything is read and checked before anything is sent.
 
 use std::io::{IsTerminal, Read};
-use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::spec::{InlineImage, MessageSpec, Part};
+use crate::message::spec::{InlineImage, MessageSpec, Part, read_utf8};
 use crate::settings::send::{ComposeRequest, InlineArg, TemplateRequest, TextSource};
 
 /// Builds the message `rmail send` was asked for. `stdin` is read only when no body was
@@ -128,7 +127,7 @@ fn inline_image(arg: &InlineArg) -> Result<InlineImage> {
 fn read_text_source(source: &TextSource) -> Result<String> {
     match source {
         TextSource::Inline(text) => Ok(text.clone()),
-        TextSource::File(path) => read_text(path, "text file"),
+        TextSource::File(path) => read_utf8(path, "text file"),
     }
 }
 
@@ -136,18 +135,8 @@ fn read_html(request: &ComposeRequest) -> Result<Option<String>> {
     request
         .html_file
         .as_deref()
-        .map(|path| read_text(path, "HTML file"))
+        .map(|path| read_utf8(path, "HTML file"))
         .transpose()
-}
-
-fn read_text(path: &Path, what: &str) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::data(format!(
-            "{what} {} is not UTF-8; convert it first (e.g. iconv -t UTF-8)",
-            path.display()
-        ))
-    })
 }
 
 /// The body from stdin. Invalid UTF-8 (a cron job's stray byte) is replaced rather than

@@ -193,6 +193,17 @@ fn read_shared(mut file: std::fs::File) -> std::io::Result<Arc<[u8]>> {
     Ok(bytes.into())
 }
 
+/// Reads a UTF-8 text file the user named (`what` says which, for the error).
+pub(crate) fn read_utf8(path: &Path, what: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
+    String::from_utf8(bytes).map_err(|_| {
+        Error::data(format!(
+            "{what} {} is not UTF-8; convert it first (e.g. iconv -t UTF-8)",
+            path.display()
+        ))
+    })
+}
+
 /// The MIME type for a file name, `application/octet-stream` when unknown.
 pub(crate) fn content_type_for(path: &Path) -> String {
     mime_guess::from_path(path)

@@ -14,8 +14,8 @@ use mail_auth::dkim::{DkimSigner, Done};
 use rustls::pki_types::PrivateKeyDer;
 use rustls::pki_types::pem::PemObject;
 
-use crate::config::file::{DkimAlgorithm, DkimConfig};
 use crate::config::profile::Profile;
+use crate::config::profile::{Dkim, DkimAlgorithm};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The headers signed when present. Listing an absent one (say Cc) in `h=` is deliberate
@@ -62,7 +62,7 @@ impl Signer {
     }
 
     /// A signer for `settings` (`profile` only names the profile in error messages).
-    pub(crate) fn new(profile: &str, settings: &DkimConfig) -> Result<Signer> {
+    pub(crate) fn new(profile: &str, settings: &Dkim) -> Result<Signer> {
         let in_profile = |what: String| Error::config(format!("profile '{profile}': dkim: {what}"));
         if !is_dns_name(&settings.domain) {
             return Err(in_profile(format!(
@@ -193,10 +193,10 @@ MC4CAQAwBQYDK2VwBCIEIGLsYV22NY8eRxkshgUcOvIXEQTI/+I/BFqhqfUisx+e
 -----END PRIVATE KEY-----
 ";
 
-    fn settings(dir: &Path, pem: &str, algorithm: DkimAlgorithm) -> DkimConfig {
+    fn settings(dir: &Path, pem: &str, algorithm: DkimAlgorithm) -> Dkim {
         let path = dir.join("key.pem");
         std::fs::write(&path, pem).unwrap();
-        DkimConfig {
+        Dkim {
             domain: "example.com".into(),
             selector: "s1".into(),
             private_key_file: path,
@@ -255,7 +255,7 @@ MC4CAQAwBQYDK2VwBCIEIGLsYV22NY8eRxkshgUcOvIXEQTI/+I/BFqhqfUisx+e
 
     #[test]
     fn missing_key_file_is_config_error_naming_it() {
-        let settings = DkimConfig {
+        let settings = Dkim {
             domain: "example.com".into(),
             selector: "s1".into(),
             private_key_file: PathBuf::from("/nonexistent/dkim.pem"),

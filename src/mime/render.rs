@@ -5,8 +5,6 @@
 //! `multipart/mixed` around it all.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
@@ -17,7 +15,8 @@ use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::message::address::Mailbox;
-use crate::message::spec::{Header, MessageSpec, Part};
+use crate::message::identity::new_message_id;
+use crate::message::spec::{MessageSpec, Part};
 use crate::mime::data::{MessageData, Piece, base64_lines};
 use crate::mime::html_text::html_to_text;
 
@@ -53,7 +52,7 @@ fn write_with(
                 .trim_end_matches('>')
                 .to_string()
         })
-        .unwrap_or_else(|| new_message_id(sender_domain(spec)));
+        .unwrap_or_else(|| new_message_id(spec.from.as_ref().map_or("localhost", Mailbox::domain)));
     let mut builder = MessageBuilder::new();
     if let Some(from) = &spec.from {
         builder = builder.from(address(from));
@@ -85,45 +84,10 @@ fn write_with(
     Ok(())
 }
 
-/// Fixes the Message-ID and Date of a message as headers, so that every rendering of it
-/// is the same message.
-pub(crate) fn pin_identity(spec: &mut MessageSpec) {
-    if !spec.headers.iter().any(|h| h.name == "Message-ID") {
-        let id = new_message_id(sender_domain(spec));
-        spec.headers.push(Header {
-            name: "Message-ID".into(),
-            value: format!("<{id}>"),
-        });
-    }
-    if !spec.headers.iter().any(|h| h.name == "Date") {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        spec.headers.push(Header {
-            name: "Date".into(),
-            value: mail_builder::headers::date::Date::new(now).to_rfc822(),
-        });
-    }
-}
-
-fn sender_domain(spec: &MessageSpec) -> &str {
-    spec.from
-        .as_ref()
-        .and_then(|m| m.email.rsplit_once('@'))
-        .map(|(_, d)| d)
-        .unwrap_or("localhost")
-}
-
 /// Boundaries derived from the Message-ID: unique per message, the same on every
 /// rendering. "=_" cannot occur in base64 or quoted-printable text.
 fn boundary_seed(message_id: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, message_id.as_bytes());
-    let hex: String = digest.as_ref()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("=_{hex}")
+    format!("=_{}", crate::digest::sha256_hex(message_id.as_bytes(), 12))
 }
 
 /// Passes bytes through, remembering the last two.
@@ -313,32 +277,6 @@ pub(crate) fn pre_encode(part: &mut Part) {
     }
 }
 
-/// A globally unique Message-ID (without the angle brackets) in the sender's domain: time,
-/// process, a per-process random number and a sequence number. The random part is drawn
-/// once per process; a merge makes thousands of ids.
-pub(crate) fn new_message_id(domain: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static PROCESS: std::sync::OnceLock<(u32, u64)> = std::sync::OnceLock::new();
-    let (pid, random) = *PROCESS.get_or_init(|| {
-        let mut random = [0u8; 8];
-        // Without randomness the time, pid and counter are still unique on this host.
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
-        (std::process::id(), u64::from_le_bytes(random))
-    });
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{:x}.{:x}.{}.{:x}@{}",
-        nanos,
-        pid,
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        random,
-        domain
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -369,7 +307,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        pin_identity(&mut spec);
+        crate::message::identity::pin_identity(&mut spec);
         let whole = render(&spec);
         let streamed = MessageData::render(&spec);
         assert!(streamed.as_bytes().is_none(), "the big file is streamed");

@@ -23,7 +23,7 @@ pub(crate) mod find;
 pub(crate) mod values;
 
 use crate::message::address::Mailbox;
-use crate::message::spec::{Header, InlineImage, MessageSpec, Part};
+use crate::message::spec::{Header, InlineImage, MessageSpec, Part, read_utf8};
 pub(crate) use values::context;
 
 /// The body type, from the template's extension.
@@ -605,16 +605,6 @@ impl Template {
 /// `` `name` is undefined `` → `name`.
 fn undefined_name(detail: &str) -> Option<&str> {
     detail.strip_prefix('`')?.strip_suffix("` is undefined")
-}
-
-fn read_utf8(path: &Path, what: &str) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read_file(what, path, &e))?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::data(format!(
-            "{what} {} is not UTF-8; convert it first (e.g. iconv -t UTF-8)",
-            path.display()
-        ))
-    })
 }
 
 #[cfg(test)]

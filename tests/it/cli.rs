@@ -8,11 +8,7 @@ use crate::support::{Server, rmail};
 /// A server and a sealed rmail configured for it; the server must receive nothing.
 fn setup() -> (Server, crate::support::Rmail) {
     let server = Server::plain();
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"me@example.com\"\n",
-        server.profile_toml("t")
-    ));
+    let rmail = crate::support::rmail_for(&server, "t", "me@example.com", "");
     (server, rmail)
 }
 
@@ -191,7 +187,7 @@ fn unknown_profile_exits_78_and_lists_profiles() {
     run.assert_code(78);
     assert_one_line(&run);
     assert!(
-        run.stderr.contains("unknown profile 'nope'") && run.stderr.contains("t"),
+        run.stderr.contains("unknown profile 'nope'") && run.stderr.contains(": t\n"),
         "{run}"
     );
     server.assert_nothing_sent();

@@ -54,14 +54,7 @@ impl Mode {
 
 /// A config with one default profile `t`: `profile_toml` is a `[profiles.t]` table.
 fn config(profile_toml: &str) -> String {
-    format!("default_profile = \"t\"\n{profile_toml}from = \"{FROM}\"\n")
-}
-
-/// A `[profiles.t]` for a plain server on `port` with a short timeout.
-fn plain_profile(port: u16, timeout_secs: u64) -> String {
-    format!(
-        "[profiles.t]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = {timeout_secs}\n"
-    )
+    default_config(profile_toml, FROM)
 }
 
 /// `server.profile_toml("t")` with a shorter timeout than the harness's 10 s.
@@ -141,7 +134,7 @@ fn flush_delivers_exactly_once(cmd: &Rmail, healthy: &Server, rewrite: bool, rec
     let mut second = cmd.rmail_here();
     second.args(["queue", "flush"]);
     second.run().assert_success();
-    std::thread::sleep(Duration::from_millis(100));
+    healthy.wait_idle();
     assert_eq!(
         healthy.messages().len(),
         before + 1,
@@ -567,26 +560,8 @@ fn wrong_password_profile(server: &Server) -> String {
 
 /// Base64 of what AUTH PLAIN and AUTH LOGIN would put on the wire with the wrong password.
 fn credential_encodings() -> Vec<String> {
-    fn b64(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
+    use base64::Engine;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     vec![
         b64(format!("\0alice\0{WRONG_PASSWORD}").as_bytes()),
         b64(WRONG_PASSWORD.as_bytes()),

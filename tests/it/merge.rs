@@ -15,12 +15,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A sealed rmail whose config has one profile pointing at `server`.
 fn rmail_for(server: &Server, extra: &str) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n{extra}",
-        server.profile_toml("test")
-    ));
-    rmail
+    crate::support::rmail_for(server, "test", "Billing <billing@example.com>", extra)
 }
 
 fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
@@ -182,7 +177,7 @@ fn twenty_rows_each_personalised_over_one_connection() {
         "{run}"
     );
     assert!(dir.path().join("mail/data.csv.journal").is_file());
-    thread_sleep(200);
+    server.wait_idle();
     assert_eq!(server.messages().len(), 20);
 }
 
@@ -213,7 +208,7 @@ fn undefined_variable_in_one_row_sends_nothing() {
         !run.stderr.contains("row 1"),
         "only the bad row is listed\n{run}"
     );
-    thread_sleep(100);
+    server.wait_idle();
     assert_eq!(
         server.connections(),
         0,
@@ -265,7 +260,7 @@ fn attachments_cannot_leave_the_template_or_data_folder() {
     }
     assert!(!run.stderr.contains("row 1 "), "{run}");
     assert!(run.stderr.contains("refused"), "{run}");
-    thread_sleep(100);
+    server.wait_idle();
     assert_eq!(server.connections(), 0);
     assert!(server.messages().is_empty(), "nothing may be sent");
 }
@@ -308,7 +303,7 @@ fn rejected_recipient_is_listed_written_out_and_resent_after_a_fix() {
         "{run}"
     );
     let got = server.wait_for(5, WAIT);
-    thread_sleep(100);
+    server.wait_idle();
     let got_now = server.messages();
     assert_eq!(got_now.len(), 5, "{got:?}");
     assert_eq!(got_now[4].rcpt_tos, ["fixed3@example.com"]);
@@ -354,7 +349,7 @@ fn killed_mid_merge_and_rerun_delivers_every_row_exactly_once() {
         "{run}"
     );
     let got = server.wait_for(20, WAIT);
-    thread_sleep(100);
+    server.wait_idle();
     assert_each_once(&server.messages(), 20);
     drop(got);
 }
@@ -403,7 +398,7 @@ fn dry_run_writes_one_eml_per_row_and_needs_no_password() {
     let raw = fs::read(out.join("0005.eml")).unwrap();
     let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert_eq!(msg.subject(), Some("Invoice INV-5 for Person 5"));
-    thread_sleep(100);
+    server.wait_idle();
     assert_eq!(server.connections(), 0);
     assert!(
         !dir.path().join("mail/data.csv.journal").exists(),
@@ -433,7 +428,7 @@ fn two_shards_cover_every_row_once() {
         run.assert_success();
     }
     let got = server.wait_for(7, WAIT);
-    thread_sleep(100);
+    server.wait_idle();
     assert_each_once(&server.messages(), 7);
     drop(got);
     // Rows 1, 3, 5, 7 went with the first shard.
@@ -660,7 +655,7 @@ fn pipelined_sessions_keep_rows_all_or_nothing() {
         "{run}"
     );
     server.wait_for(3, WAIT);
-    thread_sleep(100);
+    server.wait_idle();
     let got = server.messages();
     assert_eq!(got.len(), 3, "{got:?}");
     let counts = per_recipient(&got);

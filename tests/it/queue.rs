@@ -18,13 +18,11 @@ fn config(profile: &str, log_file: Option<&std::path::Path>) -> String {
     let log = log_file
         .map(|p| format!("log_file = {}\n", toml_string(&p.display().to_string())))
         .unwrap_or_default();
-    format!("default_profile = \"t\"\n{log}{profile}from = \"{FROM}\"\n")
+    format!("{log}{}", default_config(profile, FROM))
 }
 
 fn plain_profile(port: u16) -> String {
-    format!(
-        "[profiles.t]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = 2\n"
-    )
+    crate::support::plain_profile(port, 2)
 }
 
 fn profile_for(server: &Server) -> String {
@@ -306,7 +304,7 @@ fn two_flushes_at_once_send_each_message_exactly_once() {
     }
 
     let got = server.wait_for(N, WAIT);
-    thread::sleep(Duration::from_millis(100));
+    server.wait_idle();
     let got_now = server.messages();
     assert_eq!(
         got_now.len(),

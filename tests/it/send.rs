@@ -16,12 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A sealed rmail whose config has one profile pointing at `server`.
 fn rmail_for(server: &Server) -> crate::support::Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Sender Name <sender@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
+    crate::support::rmail_for(server, "test", "Sender Name <sender@example.com>", "")
 }
 
 /// A header's raw value as it arrived, whitespace-trimmed.
@@ -314,7 +309,7 @@ fn dry_run_prints_message_and_sends_nothing() {
     );
     assert_eq!(msg.subject(), Some("hi"));
     assert!(run.stderr.contains("nothing sent"), "{run}");
-    std::thread::sleep(Duration::from_millis(300));
+    server.wait_idle();
     assert!(server.messages().is_empty());
     assert_eq!(server.connections(), 0, "a dry run must not even connect");
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::support::{Received, Rmail, Server, rmail};
+use crate::support::{Received, Rmail, Server};
 use mail_parser::MimeHeaders;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -16,12 +16,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Example <hello@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
+    crate::support::rmail_for(server, "test", "Example <hello@example.com>", "")
 }
 
 fn text(m: &Received) -> String {

@@ -129,11 +129,7 @@ impl Dataset {
             .map(|row| {
                 // serde_json's Map is ordered by key, so this text is canonical.
                 let canonical = Value::Object(row.values.clone()).to_string();
-                let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
-                let hex: String = digest.as_ref()[..16]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
+                let hex = crate::digest::sha256_hex(canonical.as_bytes(), 16);
                 let n = seen.entry(hex.clone()).or_insert(0);
                 *n += 1;
                 format!("{hex}.{n}")

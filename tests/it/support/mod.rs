@@ -21,6 +21,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -49,6 +51,34 @@ pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(60);
 // ---------------------------------------------------------------------------------------
 // The rmail binary in a sealed environment
 // ---------------------------------------------------------------------------------------
+
+/// A sealed rmail whose config has one profile, `name`, pointing at `server` and sending
+/// as `from`; `extra` is appended to that profile's table (e.g. `"concurrency = 4\n"`).
+pub fn rmail_for(server: &Server, name: &str, from: &str, extra: &str) -> Rmail {
+    let rmail = rmail();
+    rmail.write_config(&format!(
+        "{}from = {}\n{extra}",
+        server.profile_toml(name),
+        toml_string(from)
+    ));
+    rmail
+}
+
+/// A config whose default profile is `t` (`profile_toml` is its `[profiles.t]` table),
+/// sending as `from`.
+pub fn default_config(profile_toml: &str, from: &str) -> String {
+    format!(
+        "default_profile = \"t\"\n{profile_toml}from = {}\n",
+        toml_string(from)
+    )
+}
+
+/// A `[profiles.t]` table for a plain-text server on `port` (e.g. a closed one).
+pub fn plain_profile(port: u16, timeout_secs: u64) -> String {
+    format!(
+        "[profiles.t]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\ntimeout_secs = {timeout_secs}\n"
+    )
+}
 
 /// A sealed `rmail` command; see [`rmail`].
 pub fn rmail() -> Rmail {
@@ -87,6 +117,8 @@ pub struct Rmail {
     cmd: Command,
     home: Arc<TempDir>,
     input: Option<Vec<u8>>,
+    /// Keep stdin an open pipe that never delivers anything (a terminal nobody types at).
+    stdin_open: bool,
     timeout: Duration,
 }
 
@@ -121,6 +153,7 @@ impl Rmail {
             cmd,
             home,
             input: None,
+            stdin_open: false,
             timeout: DEFAULT_RUN_TIMEOUT,
         }
     }
@@ -208,6 +241,13 @@ impl Rmail {
         self.input = Some(input.as_ref().to_vec());
         self
     }
+    /// Give rmail a stdin that stays open and silent until it exits: a command that must not
+    /// read stdin then finishes, one that reads it hangs until the timeout.
+    pub fn stdin_open(&mut self) -> &mut Self {
+        self.stdin_open = true;
+        self
+    }
+
     /// How long [`Rmail::run`] waits before killing rmail (default 60 s).
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
         self.timeout = timeout;
@@ -220,7 +260,7 @@ impl Rmail {
     #[track_caller]
     pub fn run(&mut self) -> Run {
         let started = Instant::now();
-        if self.input.is_some() {
+        if self.input.is_some() || self.stdin_open {
             self.cmd.stdin(Stdio::piped());
         }
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -231,6 +271,12 @@ impl Rmail {
 
         // Stdin, stdout and stderr each get a thread so that a child that blocks on one
         // pipe cannot deadlock us on another.
+        // Held (never written) until rmail exits, with stdin_open.
+        let _silent_stdin = if self.stdin_open {
+            child.stdin.take()
+        } else {
+            None
+        };
         let writer = match (self.input.clone(), child.stdin.take()) {
             (Some(input), Some(mut stdin)) => Some(thread::spawn(move || {
                 // rmail may legitimately exit without reading everything (usage error).
@@ -519,6 +565,8 @@ pub struct ServerOptions {
     pub pipelining: bool,
     /// Also offer AUTH XOAUTH2, with the `auth` password as the bearer token.
     pub xoauth2: bool,
+    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
+    pub no_smtputf8: bool,
 }
 
 impl ServerOptions {
@@ -588,6 +636,12 @@ impl ServerOptions {
         self
     }
 
+    /// Do not offer SMTPUTF8.
+    pub fn without_smtputf8(mut self) -> Self {
+        self.no_smtputf8 = true;
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -644,6 +698,9 @@ impl ServerOptions {
         }
         if self.xoauth2 {
             args.push("--xoauth2".into());
+        }
+        if self.no_smtputf8 {
+            args.push("--no-smtputf8".into());
         }
         args
     }
@@ -777,10 +834,36 @@ impl Server {
         toml
     }
 
+    /// Waits (up to 10 s) until every connection the server accepted has closed, so that
+    /// what it logged is complete; call after rmail exited.
+    #[track_caller]
+    pub fn wait_idle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.session_log();
+            let open = |event: &str| {
+                let mut conns: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.ends_with(event))
+                    .filter_map(|l| l.split(' ').next())
+                    .collect();
+                conns.dedup();
+                conns.len()
+            };
+            if open(" * connect") == open(" * closed") {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!("the test server still has open connections\n{log}");
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Nothing arrived and no transaction was even begun (no MAIL, RCPT or DATA).
     #[track_caller]
     pub fn assert_nothing_sent(&self) {
-        std::thread::sleep(Duration::from_millis(200));
+        self.wait_idle();
         assert!(self.messages().is_empty(), "something was sent");
         assert!(
             !self
