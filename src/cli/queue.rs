@@ -11,8 +11,14 @@ pub enum QueueCommand {
     List,
     /// Try every waiting message whose retry time has come; each is removed only once a
     /// server accepted it, a permanent refusal moves it to failed/
-    #[command(after_help = "Examples:\n  rmail queue flush\n  rmail -v queue flush")]
-    Flush,
+    #[command(
+        after_help = "Examples:\n  rmail queue flush\n  rmail queue flush --now   # the cause is fixed: try every waiting message\n  rmail -v queue flush"
+    )]
+    Flush {
+        /// Try every waiting message now, whatever its retry time
+        #[arg(long)]
+        now: bool,
+    },
     /// Send one kept message now, waiting or failed, whatever its retry time
     #[command(
         after_help = "Example:\n  rmail queue retry ID     # the id shown by `rmail queue list`"

@@ -37,6 +37,7 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             log,
             lifetime,
             retry,
+            now,
         } => {
             let outbox = Outbox::at(outbox_dir);
             let log = DeliveryLog::from(&log);
@@ -47,6 +48,7 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             }
             let which = match &retry {
                 Some(id) => Which::One(id),
+                None if now => Which::Waiting,
                 None => Which::Due,
             };
             let flushed = flush::flush(&profiles, &outbox, &log, lifetime, which)?;
@@ -69,6 +71,20 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
                     flushed.sent,
                     flushed.waiting,
                     outbox.dir().display()
+                ));
+            }
+            // A person at a terminal who flushed and saw nothing happen should hear why; cron
+            // (no terminal) must stay quiet, or every run mails its owner.
+            let attempted = flushed.sent + kept + failed;
+            if attempted == 0
+                && flushed.waiting > 0
+                && !log.verbose
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            {
+                report.push(format!(
+                    "rmail: {} message(s) wait for their retry time (`rmail queue list` shows \
+                     when); `rmail queue flush --now` tries them now",
+                    flushed.waiting
                 ));
             }
             match flushed.worst() {

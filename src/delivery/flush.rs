@@ -37,6 +37,8 @@ impl Flushed {
 pub(crate) enum Which<'a> {
     /// Every message whose backoff is over; expired ones move to `failed/`.
     Due,
+    /// Every waiting message, backoff or not (`queue flush --now`); expired ones still move.
+    Waiting,
     /// This one now, whatever its backoff or age (`queue retry ID`).
     One(&'a str),
 }
@@ -58,14 +60,14 @@ pub(crate) fn flush(
     let _lock = outbox.lock()?;
     let now = crate::time::now();
     let entries = match which {
-        Which::Due => outbox.list()?,
+        Which::Due | Which::Waiting => outbox.list()?,
         Which::One(id) => vec![take_for_retry(outbox, id)?],
     };
     let mut connections: HashMap<String, Connection> = HashMap::new();
     let mut flushed = Flushed::default();
     for entry in &entries {
         let age = now.saturating_sub(entry.meta.queued_at);
-        if matches!(which, Which::Due) {
+        if !matches!(which, Which::One(_)) {
             if age > lifetime {
                 let why = format!(
                     "expired after {} in the outbox (queue_lifetime {}); last error: {}",
@@ -81,7 +83,7 @@ pub(crate) fn flush(
                     .push((entry.id.clone(), Error::new(ErrorKind::Unavailable, why)));
                 continue;
             }
-            if entry.meta.next_attempt > now {
+            if matches!(which, Which::Due) && entry.meta.next_attempt > now {
                 flushed.waiting += 1;
                 continue;
             }

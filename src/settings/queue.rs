@@ -19,7 +19,8 @@ pub(crate) enum QueueRequest {
     List {
         outbox_dir: PathBuf,
     },
-    /// `flush` (every due message) or `retry ID` (that one, now).
+    /// `flush` (every due message; with `--now` every waiting one) or `retry ID` (that
+    /// one, now).
     Flush {
         outbox_dir: PathBuf,
         /// Every profile of the config by name, resolved (or why it cannot be).
@@ -28,6 +29,8 @@ pub(crate) enum QueueRequest {
         /// `queue_lifetime` in seconds.
         lifetime: u64,
         retry: Option<String>,
+        /// `--now`: ignore the retry times.
+        now: bool,
     },
     Drop {
         outbox_dir: PathBuf,
@@ -45,7 +48,7 @@ pub(crate) enum DropTarget {
 
 pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<QueueRequest> {
     let outbox_dir = context.outbox_dir()?;
-    let flush = |retry: Option<String>| -> Result<QueueRequest> {
+    let flush = |retry: Option<String>, now: bool| -> Result<QueueRequest> {
         Ok(QueueRequest::Flush {
             outbox_dir: outbox_dir.clone(),
             profiles: context
@@ -63,12 +66,13 @@ pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<Qu
             log: context.log(),
             lifetime: lifetime(context)?,
             retry,
+            now,
         })
     };
     Ok(match command {
         QueueCommand::List => QueueRequest::List { outbox_dir },
-        QueueCommand::Flush => flush(None)?,
-        QueueCommand::Retry { id } => flush(Some(id))?,
+        QueueCommand::Flush { now } => flush(None, now)?,
+        QueueCommand::Retry { id } => flush(Some(id), true)?,
         QueueCommand::Drop(args) => QueueRequest::Drop {
             outbox_dir,
             target: match (args.id, args.failed, args.all) {

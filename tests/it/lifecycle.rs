@@ -220,6 +220,13 @@ fn temporary_failures_back_off_exponentially_up_to_a_cap() {
         "{cap} {gaps:?}"
     );
 
+    // Not due, but `queue flush --now` tries it anyway (the user fixed the cause).
+    let before = rcpt_commands(&server);
+    queue(&cmd, &["flush"]).assert_success();
+    assert_eq!(rcpt_commands(&server), before, "not due: left alone");
+    queue(&cmd, &["flush", "--now"]).assert_code(75);
+    assert_eq!(rcpt_commands(&server), before + 1, "--now tries it");
+
     // `queue list` says when the next attempt is.
     let list = queue(&cmd, &["list"]);
     assert!(list.stdout.contains("next attempt"), "{list}");
