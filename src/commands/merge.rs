@@ -211,7 +211,7 @@ fn finish(
     eprintln!("{summary}");
     let again = format!(
         "fix the cause (a bad row: in {}) and run the same command again; \
-         rows already accepted are not sent twice",
+         rows the journal records as accepted are not sent again",
         request.data.display()
     );
     let message = match &outcome.fatal {
