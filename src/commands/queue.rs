@@ -4,8 +4,10 @@
 use crate::commands::write_stdout;
 use crate::delivery::flush::{self, Which};
 use crate::delivery::log::DeliveryLog;
-use crate::delivery::outbox::{Outbox, unknown_id, valid_id};
-use crate::error::{Error, Result};
+use crate::delivery::outbox::{Entry, Outbox, unknown_id, valid_id};
+use crate::error::{Error, ErrorKind, Result};
+use crate::message::raw;
+use crate::mime::dkim;
 use crate::report::{Report, listing};
 use crate::settings::queue::{DropTarget, QueueRequest};
 
@@ -38,6 +40,7 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             lifetime,
             retry,
             now,
+            sendmail,
         } => {
             let outbox = Outbox::at(outbox_dir);
             let log = DeliveryLog::from(&log);
@@ -51,7 +54,17 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
                 None if now => Which::Waiting,
                 None => Which::Due,
             };
-            let flushed = flush::flush(&profiles, &outbox, &log, lifetime, which)?;
+            let prepare = |entry: &Entry, input: &[u8]| {
+                let Some(options) = &entry.meta.unprepared else {
+                    return Err(Error::new(ErrorKind::Internal, "entry is prepared already"));
+                };
+                let request = sendmail.clone()?.for_unprepared(options)?;
+                let prepared = raw::prepare(&request, input)?;
+                let signer = dkim::Signer::from_profile(&request.profile)?;
+                let message = dkim::maybe_sign(signer.as_ref(), prepared.message)?;
+                Ok((request.profile.name.clone(), prepared.envelope, message))
+            };
+            let flushed = flush::flush(&profiles, &outbox, &log, lifetime, which, &prepare)?;
             for (id, err) in &flushed.kept {
                 eprintln!("rmail: {id} kept: {err}");
             }

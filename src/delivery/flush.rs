@@ -8,6 +8,7 @@ use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
 use crate::delivery::outbox::{Entry, Outbox, unknown_id};
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::smtp::session::Session;
 
@@ -50,12 +51,17 @@ pub(crate) enum Which<'a> {
 /// One connection per profile carries all of its messages; a profile whose server cannot be
 /// reached is tried once, not once per message (a queue of fifty behind a dead relay must
 /// not wait out fifty timeouts).
+/// Prepares a sendmail message kept as it was read (see [`Outbox::store_unprepared`]):
+/// from the entry and its input, the profile name, the envelope and the bytes to send.
+pub(crate) type Prepare<'a> = dyn Fn(&Entry, &[u8]) -> Result<(String, Envelope, Vec<u8>)> + 'a;
+
 pub(crate) fn flush(
     profiles: &BTreeMap<String, Result<Profile>>,
     outbox: &Outbox,
     log: &DeliveryLog,
     lifetime: u64,
     which: Which<'_>,
+    prepare: &Prepare<'_>,
 ) -> Result<Flushed> {
     let _lock = outbox.lock()?;
     let now = crate::time::now();
@@ -88,6 +94,14 @@ pub(crate) fn flush(
                 continue;
             }
         }
+        let entry = &match ready(outbox, entry, prepare) {
+            Ok(entry) => entry,
+            Err(err) => {
+                outbox.record_failure(entry, err.message(), now)?;
+                flushed.kept.push((entry.id.clone(), err));
+                continue;
+            }
+        };
         let result = outbox
             .message(entry)
             .and_then(|message| send_kept(profiles, &mut connections, entry, message, log));
@@ -118,6 +132,17 @@ pub(crate) fn flush(
         }
     }
     Ok(flushed)
+}
+
+/// The entry as it can be sent: an unprepared one is prepared (and rewritten) first.
+fn ready(outbox: &Outbox, entry: &Entry, prepare: &Prepare<'_>) -> Result<Entry> {
+    if entry.meta.unprepared.is_none() {
+        return Ok(entry.clone());
+    }
+    let input = outbox.message(entry)?;
+    let (profile, envelope, message) = prepare(entry, &input)?;
+    outbox.prepared(entry, &profile, &envelope, &message)?;
+    outbox.get(&entry.id)?.ok_or_else(|| unknown_id(&entry.id))
 }
 
 /// The entry `queue retry ID` names: a waiting one, or a failed one moved back to wait.

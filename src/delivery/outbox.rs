@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
+use crate::settings::sendmail::Unprepared;
 
 /// What is kept beside a message's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,10 @@ pub(crate) struct EntryMeta {
     /// Unix time before which `queue flush` leaves it alone (0: at once).
     #[serde(default)]
     pub(crate) next_attempt: u64,
+    /// A sendmail message kept as it was read, before the config could be used: the `.eml`
+    /// is the input, the envelope is still to be worked out (with these options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unprepared: Option<Unprepared>,
 }
 
 /// The first wait after a failed retry, and the longest: 5 minutes doubling up to an hour
@@ -136,10 +141,58 @@ impl Outbox {
             last_error: error.to_string(),
             last_attempt: now,
             next_attempt: now,
+            unprepared: None,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
         self.write_meta(&id, &meta)?;
         Ok(id)
+    }
+
+    /// Keeps a sendmail message exactly as it was read, with the options it came with, when
+    /// the config cannot be used yet; returns its id.
+    pub(crate) fn store_unprepared(
+        &self,
+        input: &[u8],
+        options: &Unprepared,
+        error: &str,
+    ) -> Result<String> {
+        self.create_dir()?;
+        let id = new_id();
+        let now = crate::time::now();
+        let meta = EntryMeta {
+            profile: String::new(),
+            from: options.from.clone().unwrap_or_default(),
+            recipients: options.recipients.clone(),
+            queued_at: now,
+            attempts: 1,
+            last_error: error.to_string(),
+            last_attempt: now,
+            next_attempt: now,
+            unprepared: Some(options.clone()),
+        };
+        self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(input))?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Turns an unprepared entry into an ordinary one: `message` (prepared, signed) for its
+    /// bytes, and its profile and envelope.
+    pub(crate) fn prepared(
+        &self,
+        entry: &Entry,
+        profile: &str,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<()> {
+        let mut meta = entry.meta.clone();
+        meta.profile = profile.to_string();
+        meta.from = envelope.from.clone();
+        meta.recipients = envelope.recipients.clone();
+        meta.unprepared = None;
+        // The bytes first: a crash in between leaves an entry that is still unprepared and
+        // whose input is now the prepared message, which prepares to itself.
+        self.write_atomic(&self.path(&entry.id, "eml"), |file| file.write_all(message))?;
+        self.write_meta(&entry.id, &meta)
     }
 
     /// Every complete entry, oldest first.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::cli::QueueCommand;
 use crate::config::profile::{self, Profile};
 use crate::error::{Error, Result};
+use crate::settings::sendmail::SendmailRequest;
 use crate::settings::{Context, LogSettings};
 
 /// How long a message may wait in the outbox when the config does not say: 5 days, as
@@ -31,6 +32,9 @@ pub(crate) enum QueueRequest {
         retry: Option<String>,
         /// `--now`: ignore the retry times.
         now: bool,
+        /// How a sendmail message kept before the config could be used is sent now (or why
+        /// it still cannot be).
+        sendmail: Result<Box<SendmailRequest>>,
     },
     Drop {
         outbox_dir: PathBuf,
@@ -67,6 +71,7 @@ pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<Qu
             lifetime: lifetime(context)?,
             retry,
             now,
+            sendmail: crate::settings::sendmail::base(context).map(Box::new),
         })
     };
     Ok(match command {

@@ -184,3 +184,39 @@ fn an_untrusted_certificate_keeps_the_message_until_it_is_fixed() {
     assert!(bad.messages().is_empty());
     assert_kept_then_flushed_once(&cmd, &run, &Server::start(ServerOptions::starttls()));
 }
+
+/// A config that cannot be used when the message arrives (none at all, or one with an
+/// error in it) keeps the message too, as it was read: the user fixes the config, and the
+/// flush prepares and sends it, exactly once, with the profile's sender.
+#[test]
+fn no_usable_config_keeps_the_message_as_it_was_read() {
+    for broken in [
+        None,
+        Some("default_profile = \"t\"\n[profiles.t]\nport = \"x\"\n"),
+    ] {
+        let cmd = sendmail();
+        if let Some(text) = broken {
+            cmd.write_config(text);
+        }
+        let run = cron_sendmail(&cmd);
+        run.assert_code(78);
+        let ids = cmd.outbox_ids();
+        assert_eq!(ids.len(), 1, "{run}");
+        assert!(run.stderr.contains(&ids[0]), "{run}");
+
+        let server = Server::plain();
+        cmd.write_config(&config(&server.profile_toml("t")));
+        let flush = cron_flush(&cmd);
+        flush.assert_success();
+        let got = server.wait_for(1, WAIT);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].rcpt_tos, ["ops@example.com"]);
+        assert_eq!(got[0].mail_from, "cron@example.com", "the profile's sender");
+        assert!(got[0].text().contains("backup.sh: 3 archives written"));
+        assert!(got[0].parsed().date().is_some() && got[0].parsed().message_id().is_some());
+        assert!(cmd.outbox_ids().is_empty());
+        cron_flush(&cmd).assert_success();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(server.messages().len(), 1);
+    }
+}
