@@ -35,7 +35,10 @@ pub(crate) enum Keep {
 }
 
 /// Delivers, or keeps the message in the outbox (as `keep` says) and says so in the error,
-/// whose kind still tells what happened. Every attempt is written to the delivery log.
+/// whose kind still tells what happened. Both policies keep temporary failures (exit 75) and
+/// configuration problems met while connecting (exit 78: a password agent not running, an
+/// unreadable ca_file, an OAuth grant to renew with `rmail login`). Every attempt is written
+/// to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
@@ -98,7 +101,14 @@ pub(crate) fn deliver_or_keep(
             }
         }
     };
-    let result = connect(profile, log.verbose).and_then(|mut session| {
+    // Credentials that cannot be had right now (a password agent not running, an OAuth
+    // refresh token the provider refused: `rmail login` again) cost no message either.
+    let secret = profile.secret().map_err(keep)?;
+    let options = ConnectOptions {
+        verbose: log.verbose,
+        ..ConnectOptions::default()
+    };
+    let result = Session::open(profile, secret.as_ref(), options).and_then(|mut session| {
         let reply = session.send_data(envelope, message)?;
         session.quit();
         Ok(reply)

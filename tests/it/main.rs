@@ -18,6 +18,7 @@ mod journal;
 mod lifecycle;
 mod load;
 mod merge;
+mod oauth;
 mod packaging;
 mod private;
 mod queue;
