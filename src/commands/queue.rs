@@ -78,9 +78,16 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             let (kept, failed) = (flushed.kept.len(), flushed.failed.len());
             let mut report = Report::default();
             if log.verbose || kept > 0 || failed > 0 {
+                let copies = match flushed.copies {
+                    0 => String::new(),
+                    n => format!(
+                        ", {n} cop{} saved in Sent",
+                        if n == 1 { "y" } else { "ies" }
+                    ),
+                };
                 report.push(format!(
-                    "rmail: queue flush: {} sent, {kept} kept, {failed} failed, {} waiting for \
-                     their retry time in {}",
+                    "rmail: queue flush: {} sent{copies}, {kept} kept, {failed} failed, {} \
+                     waiting for their retry time in {}",
                     flushed.sent,
                     flushed.waiting,
                     outbox.dir().display()
@@ -88,7 +95,7 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             }
             // A person at a terminal who flushed and saw nothing happen should hear why; cron
             // (no terminal) must stay quiet, or every run mails its owner.
-            let attempted = flushed.sent + kept + failed;
+            let attempted = flushed.sent + flushed.copies + kept + failed;
             if attempted == 0
                 && flushed.waiting > 0
                 && !log.verbose

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::profile::Profile;
-use crate::delivery::outbox::Entry;
+use crate::config::profile::SaveSent;
+use crate::delivery::outbox::{Entry, EntryKind};
 
 /// `rmail profiles`: each profile resolved, with the password's source but never its value.
 pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
@@ -72,11 +73,49 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
             limits.push(format!("{} sessions", p.concurrency));
         }
         let _ = writeln!(out, "  limits:   {}", limits.join(", "));
+        if let Some(line) = sent_copy(p) {
+            let _ = writeln!(out, "  sent:     {line}");
+        }
         if let Some(preset) = p.provider {
             let _ = writeln!(out, "  note:     {}", preset.note);
         }
     }
     out
+}
+
+/// What happens to a copy in Sent with this profile, when it has an IMAP side or asks for one.
+fn sent_copy(p: &Profile) -> Option<String> {
+    let asked = match p.save_sent {
+        SaveSent::No => "save_sent off (sendmail and merge copy with --save-sent)",
+        SaveSent::Yes => "save_sent = true",
+        SaveSent::Always => "save_sent = \"always\"",
+    };
+    let Some(imap) = &p.imap else {
+        return (p.save_sent != SaveSent::No)
+            .then(|| format!("{asked}, but no IMAP server: add an [imap] table"));
+    };
+    let folder = imap
+        .sent_folder
+        .as_deref()
+        .map(|f| format!("\"{f}\""))
+        .unwrap_or_else(|| "the \\Sent mailbox".into());
+    let mut line = format!(
+        "{asked}; copies to {folder} on {}:{} security={}",
+        imap.host,
+        imap.port,
+        imap.security.as_str()
+    );
+    if imap.password.is_some() {
+        line += " (own password)";
+    }
+    if imap.provider_keeps_copy {
+        line += if p.save_sent == SaveSent::Always {
+            "; the provider also keeps its own copy"
+        } else {
+            "; the provider keeps its own copy of what is sent, so rmail adds none"
+        };
+    }
+    Some(line)
 }
 
 /// `rmail queue list`: every kept message, oldest first: the waiting ones with their age,
@@ -87,13 +126,15 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
     }
     let mut out = String::new();
     for entry in waiting {
+        // A delivered message whose copy in Sent is still to be saved.
+        let what = what(entry);
         let next = match entry.meta.next_attempt.saturating_sub(now) {
             0 => "next attempt: at the next flush".to_string(),
             wait => format!("next attempt in {}", age(wait)),
         };
         let _ = writeln!(
             out,
-            "{}  waiting  age {}  attempts {}  profile {}  to {}\n    last error: {}; {next}",
+            "{}  waiting  age {}  attempts {}  profile {}  {what} {}\n    last error: {}; {next}",
             entry.id,
             age(now.saturating_sub(entry.meta.queued_at)),
             entry.meta.attempts,
@@ -103,9 +144,10 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
         );
     }
     for entry in failed {
+        let what = what(entry);
         let _ = writeln!(
             out,
-            "{}  failed  age {}  attempts {}  profile {}  to {}\n    failed: {}",
+            "{}  failed  age {}  attempts {}  profile {}  {what} {}\n    failed: {}",
             entry.id,
             age(now.saturating_sub(entry.meta.queued_at)),
             entry.meta.attempts,
@@ -130,6 +172,14 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
         );
     }
     out
+}
+
+/// "to", or what a copy-in-Sent entry is.
+fn what(entry: &Entry) -> &'static str {
+    match entry.meta.kind {
+        EntryKind::Send => "to",
+        EntryKind::SentCopy => "copy for Sent, delivered to",
+    }
 }
 
 fn age(secs: u64) -> String {

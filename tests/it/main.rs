@@ -25,6 +25,7 @@ mod queue;
 mod resolve;
 mod send;
 mod sendmail;
+mod sent;
 mod session;
 mod template;
 mod tls;

@@ -33,6 +33,9 @@ pub(crate) enum Event {
         row: usize,
         reply: String,
         to: String,
+        /// What was accepted, for a copy in Sent.
+        envelope: Envelope,
+        message: Vec<u8>,
     },
     Failed {
         row: usize,
@@ -200,7 +203,13 @@ impl Shared<'_, '_> {
                     session = Some(current);
                     match (self.pool.record)(row, &to) {
                         Ok(()) => {
-                            let _ = tx.send(Event::Sent { row, reply, to });
+                            let _ = tx.send(Event::Sent {
+                                row,
+                                reply,
+                                to,
+                                envelope,
+                                message: bytes,
+                            });
                         }
                         Err(error) => {
                             self.stop.store(true, Ordering::SeqCst);
