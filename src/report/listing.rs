@@ -177,6 +177,7 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
 /// "to", or what a copy-in-Sent entry is.
 fn what(entry: &Entry) -> &'static str {
     match entry.meta.kind {
+        EntryKind::Send if entry.meta.sent_copy => "(then a copy for Sent) to",
         EntryKind::Send => "to",
         EntryKind::SentCopy => "copy for Sent, delivered to",
     }
