@@ -25,7 +25,7 @@ pub use server::ServerArgs;
   rmail send --dry-run --to a@example.com -s hi --text hello --attach Cargo.toml
   rmail send -p work --to boss@example.com -s \"Q3 report\" --attach q3.pdf < note.txt
   rmail check -p work
-Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml")]
+Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml, else /etc/rmail/config.toml")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -37,7 +37,7 @@ pub struct Cli {
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
-    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml]
+    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml, else /etc/rmail/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 

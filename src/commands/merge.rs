@@ -3,8 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::config::profile::Profile;
 use crate::delivery::merge::data::{Dataset, Row};
@@ -92,7 +92,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             .collect(),
         None => plan.data.row_keys(),
     };
-    let mut journal = Journal::open(&request.journal)?;
+    let journal = Journal::open(&request.journal)?;
     let sent_before = |journal: &Journal, i: usize| keys[i].split(' ').any(|k| journal.contains(k));
     let already = selected
         .iter()
@@ -136,6 +136,15 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     plan.cache_shared(&uses)?;
     let secret = profile.secret()?;
     let build = |row: usize| plan.build(row);
+    let journal_path = journal.path().to_path_buf();
+    let journal = Mutex::new(journal);
+    let rows = &plan.data.rows;
+    let record = |row: usize, to: &str| {
+        journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(&keys[row], &format!("row {} to {to}", rows[row].number))
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
@@ -143,11 +152,11 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         pace: request.rate.map(Pace::new),
         build: &build,
         interrupted: &interrupted,
+        record: &record,
     };
     let sessions = request.concurrency.clamp(1, pending.len());
     let total = pending.len();
     let progress = Progress::new(total as u64);
-    let rows = &plan.data.rows;
     let outbox;
     let mut copies = match (&request.sent_copy, &request.outbox_dir) {
         (Some(account), Some(outbox_dir)) => {
@@ -166,8 +175,8 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
                 message,
             } => {
                 progress.inc();
-                journal.record(&keys[*row], &format!("row {} to {to}", rows[*row].number))?;
-                // After the journal: a copy is only ever made of a row that counts as sent.
+                // The row's session journaled it before this event: a copy is only ever
+                // made of a row that counts as sent.
                 if let Some(line) = copies
                     .as_mut()
                     .and_then(|c| c.save_or_keep(envelope, message))
@@ -193,6 +202,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             Event::SessionLost(error) if request.verbose => {
                 progress.say(format!("merge: one session fewer: {error}"));
             }
+            Event::Unrecorded { .. } => progress.inc(),
             Event::SessionLost(_) | Event::Fatal(_) => {}
         }
         Ok(())
@@ -201,12 +211,13 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         progress.say(line);
     }
     progress.finish();
+    drop(journal);
     let interrupted = interrupted.load(Ordering::SeqCst);
     finish(
         outcome,
         &plan.data,
         &request,
-        &journal,
+        &journal_path,
         already,
         total,
         interrupted,
@@ -248,7 +259,7 @@ fn finish(
     mut outcome: Outcome,
     data: &Dataset,
     request: &MergeRequest,
-    journal: &Journal,
+    journal: &Path,
     already: usize,
     pending: usize,
     interrupted: bool,
@@ -289,7 +300,7 @@ fn finish(
                 "merge interrupted: {} sent{failed}, {not_sent} not sent yet (journal {}); run \
                  the same command again to send the rest: rows already accepted are not sent twice",
                 outcome.sent,
-                journal.path().display()
+                journal.display()
             ),
         ));
     }
@@ -306,7 +317,7 @@ fn finish(
     }
     let summary = format!(
         "{summary}, {already} already sent (journal {})",
-        journal.path().display()
+        journal.display()
     );
 
     let worst = outcome
@@ -325,10 +336,27 @@ fn finish(
     eprintln!("{summary}");
     let again = format!(
         "fix the cause (a bad row: in {}) and run the same command again; \
-         rows already accepted are not sent twice",
+         rows the journal records as accepted are not sent again",
         request.data.display()
     );
     let message = match &outcome.fatal {
+        Some(fatal) if !outcome.unrecorded.is_empty() => {
+            // The rows the server accepted while the journal could not be written: the
+            // only ones a re-run would send twice. Name each.
+            let rows: Vec<String> = outcome
+                .unrecorded
+                .iter()
+                .map(|(row, to)| format!("{} to {to}", data.rows[*row].describe()))
+                .collect();
+            format!(
+                "merge stopped: {fatal}. Accepted by the server but not journaled, so a re-run \
+                 sends them again: {}. Free the disk (or pass --journal PATH elsewhere, with the \
+                 journal copied there), remove those rows from {} or accept the repeat, and run \
+                 the same command again",
+                rows.join("; "),
+                request.data.display()
+            )
+        }
         Some(fatal) => format!("merge stopped: {fatal}; {again}"),
         None => format!(
             "{failed} row{} not accepted (listed above); {again}",

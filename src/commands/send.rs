@@ -52,7 +52,7 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
                 &message,
                 &log,
                 &outbox,
-                deliver::Keep::Temporary,
+                deliver::Keep::Fixable,
             )?;
             let mut report = Report::default();
             if let Some(account) = &request.sent_copy {

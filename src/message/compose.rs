@@ -80,7 +80,7 @@ fn from_template(
             Some(var) => Error::data(format!("{}; pass --var {var}=…", e.message())),
             None => e,
         })?;
-    let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
+    let mut spec = rendered.into_spec(|file| file.read())?;
 
     if let Some(from) = &request.from {
         spec.from = Some(from.clone());

@@ -130,10 +130,14 @@ fn parse_rate(text: &str) -> Result<f64> {
         "h" | "hour" => 3600.0,
         _ => f64::NAN,
     };
+    // At least one message a day: a slower rate is a typo (and its interval would not fit
+    // in a Duration).
+    const SLOWEST: f64 = 1.0 / 86_400.0;
     match number.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() && per.is_finite() => Ok(n / per),
+        Ok(n) if n.is_finite() && per.is_finite() && n / per >= SLOWEST => Ok(n / per),
         _ => Err(Error::usage(format!(
-            "--rate '{text}' must be a positive number of messages per second, e.g. 10 or 10/s (or 600/m)"
+            "--rate '{text}' must be a number of messages per second from one a day up, \
+             e.g. 10 or 10/s (or 600/m, 24/h)"
         ))),
     }
 }

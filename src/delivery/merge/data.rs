@@ -182,7 +182,7 @@ impl Dataset {
                 }
             }
         }
-        std::fs::write(path, out).map_err(|e| cant(&e))
+        crate::private::write(path, &out).map_err(|e| cant(&e))
     }
 }
 

@@ -9,10 +9,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::address::Mailbox;
 use crate::message::spec::{Envelope, Header, Part};
 use crate::mime::{dkim, render as mime};
+use crate::template::confine::Confined;
 use crate::template::{self, Rendered, Template};
 
 /// How many rows use each file.
-pub(crate) type Uses = HashMap<PathBuf, usize>;
+pub(crate) type Uses = HashMap<Confined, usize>;
 
 /// Rows that cannot be sent: one line per problem, and the error the merge exits with.
 #[derive(Debug)]
@@ -53,7 +54,7 @@ pub(crate) struct Plan {
     default_from: Option<Mailbox>,
     redirect: Option<Mailbox>,
     /// Files used by more than one row, read and base64-encoded once.
-    cache: HashMap<PathBuf, Part>,
+    cache: HashMap<Confined, Part>,
     /// The profile's DKIM key: every message is signed as it is built.
     signer: Option<dkim::Signer>,
     /// Each selected row as validation rendered it (by row index), so that sending does
@@ -117,9 +118,9 @@ impl Plan {
             Some(Some(rendered)) => rendered.clone(),
             _ => self.render(&self.data.rows[index])?,
         };
-        let spec = rendered.into_spec(|path| match self.cache.get(path) {
+        let spec = rendered.into_spec(|file| match self.cache.get(file) {
             Some(part) => Ok(part.clone()),
-            None => Part::read(path, "attachment"),
+            None => file.read(),
         })?;
         let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
         Ok((spec.envelope(), bytes))
@@ -128,7 +129,7 @@ impl Plan {
     /// Renders every selected row before anything is sent. Returns how many rows use each
     /// file; on any bad row, fails with every problem (one line each) and nothing sent.
     pub(crate) fn validate(&mut self, selected: &[usize]) -> std::result::Result<Uses, Invalid> {
-        let mut uses: HashMap<PathBuf, usize> = HashMap::new();
+        let mut uses: Uses = HashMap::new();
         let mut problems: Vec<(String, Vec<usize>)> = Vec::new();
         self.rendered = vec![None; self.data.rows.len()];
         for &i in selected {
@@ -181,11 +182,11 @@ impl Plan {
 
     /// Reads and encodes, once, every file more than one row uses.
     pub(crate) fn cache_shared(&mut self, uses: &Uses) -> Result<()> {
-        for (path, &count) in uses {
+        for (file, &count) in uses {
             if count > 1 {
-                let mut part = Part::read(path, "attachment")?;
+                let mut part = file.read()?;
                 mime::pre_encode(&mut part);
-                self.cache.insert(path.clone(), part);
+                self.cache.insert(file.clone(), part);
             }
         }
         Ok(())

@@ -21,6 +21,11 @@ const IDLE_LIMIT: Duration = Duration::from_secs(20);
 /// Builds the message of a row (by index): its envelope and bytes.
 pub(crate) type Build<'a> = dyn Fn(usize) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
 
+/// Records that the server accepted a row (by index, with its recipients): the journal.
+/// It runs on the session's thread before that session takes another row, so a journal that
+/// cannot be written stops the merge before the next row.
+pub(crate) type Record<'a> = dyn Fn(usize, &str) -> Result<()> + Sync + 'a;
+
 /// What happened to one row, as it happens.
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -33,6 +38,12 @@ pub(crate) enum Event {
         message: Vec<u8>,
     },
     Failed {
+        row: usize,
+        error: Error,
+        to: String,
+    },
+    /// Accepted by the server, but [`Record`] failed: a re-run would send it again.
+    Unrecorded {
         row: usize,
         error: Error,
         to: String,
@@ -53,6 +64,7 @@ pub(crate) struct Pool<'a> {
     /// Set (by Ctrl-C) to stop taking rows: messages in flight finish, the rest wait for
     /// the next run.
     pub(crate) interrupted: &'a AtomicBool,
+    pub(crate) record: &'a Record<'a>,
 }
 
 /// What the pool did, for the summary and the exit code.
@@ -61,6 +73,8 @@ pub(crate) struct Outcome {
     pub(crate) sent: usize,
     /// (row, error, recipients) of every row not accepted.
     pub(crate) failures: Vec<(usize, Error, String)>,
+    /// (row, recipients) of rows accepted but not journaled (counted in `sent` too).
+    pub(crate) unrecorded: Vec<(usize, String)>,
     pub(crate) fatal: Option<Error>,
 }
 
@@ -107,6 +121,11 @@ impl Pool<'_> {
                 match event {
                     Event::Sent { .. } => outcome.sent += 1,
                     Event::Failed { row, error, to } => outcome.failures.push((row, error, to)),
+                    Event::Unrecorded { row, error, to } => {
+                        outcome.sent += 1;
+                        outcome.unrecorded.push((row, to));
+                        outcome.fatal.get_or_insert(error);
+                    }
                     Event::Fatal(error) => {
                         outcome.fatal.get_or_insert(error);
                     }
@@ -189,13 +208,21 @@ impl Shared<'_, '_> {
             match current.send(&envelope, &bytes) {
                 Ok(reply) => {
                     session = Some(current);
-                    let _ = tx.send(Event::Sent {
-                        row,
-                        reply,
-                        to,
-                        envelope,
-                        message: bytes,
-                    });
+                    match (self.pool.record)(row, &to) {
+                        Ok(()) => {
+                            let _ = tx.send(Event::Sent {
+                                row,
+                                reply,
+                                to,
+                                envelope,
+                                message: bytes,
+                            });
+                        }
+                        Err(error) => {
+                            self.stop.store(true, Ordering::SeqCst);
+                            let _ = tx.send(Event::Unrecorded { row, error, to });
+                        }
+                    }
                 }
                 Err(error) => {
                     // A refused recipient leaves the session clean (rmail sent RSET); after
