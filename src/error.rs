@@ -29,6 +29,9 @@ pub enum ErrorKind {
     Auth,
     /// The configuration is wrong (EX_CONFIG, 78).
     Config,
+    /// The user stopped the run: Ctrl-C, or "no" to a confirmation (128 + SIGINT, 130, as a
+    /// shell reports a command Ctrl-C ended).
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -44,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Temporary => 75,
             ErrorKind::Auth => 77,
             ErrorKind::Config => 78,
+            ErrorKind::Cancelled => 130,
         }
     }
 
@@ -52,6 +56,7 @@ impl ErrorKind {
     /// may fix by itself lowest.
     pub fn severity(self) -> u8 {
         match self {
+            ErrorKind::Cancelled => 7,
             ErrorKind::Config | ErrorKind::Auth => 6,
             ErrorKind::CantCreate | ErrorKind::Internal | ErrorKind::Usage => 5,
             ErrorKind::Unavailable => 4,

@@ -16,6 +16,7 @@ mod imap;
 mod message;
 mod mime;
 mod oauth;
+mod private;
 mod report;
 mod settings;
 mod smtp;

@@ -43,6 +43,16 @@ pub struct MergeArgs {
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
 
+    /// Know rows in the journal by this column (e.g. an invoice number), so that a row
+    /// edited after it was sent is not sent again; its values must differ in every row
+    #[arg(long, value_name = "COLUMN")]
+    pub key: Option<String>,
+
+    /// Do not ask before sending (on a terminal, rmail shows what it is about to send and
+    /// asks first; never under cron or with stdin not a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
     /// Take every N-th row starting at row K (1-based): split one merge across machines
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,

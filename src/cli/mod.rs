@@ -9,12 +9,14 @@ mod merge;
 mod queue;
 mod send;
 mod sendmail;
+mod server;
 
 pub use login::LoginArgs;
 pub use merge::MergeArgs;
 pub use queue::QueueCommand;
 pub use send::SendArgs;
 pub use sendmail::{SendmailArgs, SendmailCli};
+pub use server::ServerArgs;
 
 /// Send email from the command line: one-off messages, cron notifications, mail merges.
 #[derive(Debug, Parser)]
@@ -23,7 +25,7 @@ pub use sendmail::{SendmailArgs, SendmailCli};
   rmail send --dry-run --to a@example.com -s hi --text hello --attach Cargo.toml
   rmail send -p work --to boss@example.com -s \"Q3 report\" --attach q3.pdf < note.txt
   rmail check -p work
-Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml")]
+Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml, else /etc/rmail/config.toml")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -35,7 +37,7 @@ pub struct Cli {
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
-    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml]
+    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml, else /etc/rmail/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
@@ -54,7 +56,9 @@ pub struct GlobalArgs {
     pub verbose: bool,
 }
 
+/// The subcommands. Parsed once per run, so the size of the largest does not matter.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Compose and send one message now
     #[command(after_help = "Examples:
@@ -93,8 +97,10 @@ Link rmail as /usr/sbin/sendmail and it behaves as `rmail sendmail` (cron's MAIL
     Profiles,
 
     /// Connect with a profile: TLS, certificate, extensions, AUTH; then QUIT without sending
-    #[command(after_help = "Example:\n  rmail check -p work")]
-    Check,
+    #[command(after_help = "Examples:
+  rmail check -p work
+  rmail check --server smtp.example.com --user me@example.com --password-env SMTP_PW")]
+    Check(CheckArgs),
 
     /// OAuth2: sign in once with a profile's oauth table and store its tokens
     #[command(after_help = "Examples:
@@ -120,6 +126,13 @@ Tokens are kept in $XDG_STATE_HOME/rmail/tokens/PROFILE.json (0600) and refresh 
   rmail man | man -l -
   rmail man > /usr/local/share/man/man1/rmail.1")]
     Man,
+}
+
+/// Arguments of `rmail check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[cfg(test)]

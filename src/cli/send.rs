@@ -68,6 +68,9 @@ pub struct SendArgs {
     #[arg(long, value_name = "NAME_OR_PATH")]
     pub template: Option<String>,
 
+    #[command(flatten)]
+    pub server: crate::cli::ServerArgs,
+
     /// Template variable, e.g. --var host=web1 (repeatable; needs --template)
     #[arg(long, value_name = "KEY=VALUE", requires = "template")]
     pub var: Vec<String>,

@@ -5,8 +5,12 @@
 //! journal already has), once to send. Nothing grows with the number of rows but a bit and a
 //! digest prefix per row, so a merge of a million rows fits in a few tens of MB.
 
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
+use crate::config::profile::Profile;
 use crate::delivery::merge::data::{DataFile, FailedRows, Row};
 use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
@@ -47,6 +51,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         request.default_from.clone(),
         request.redirect.clone(),
         signer,
+        request.key.clone(),
     );
     let selection = Selection {
         shard: request.shard,
@@ -56,7 +61,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     if sending && request.profile.is_none() {
         return Err(Error::config("no SMTP profile configured"));
     }
-    let mut journal = if sending {
+    let journal = if sending {
         Some(Journal::open(&request.journal)?)
     } else {
         None
@@ -74,7 +79,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     // A file every row (or several) attaches is read and encoded once, not once per row.
     plan.cache_shared(&checked.uses)?;
 
-    let (Some(profile), Some(journal)) = (&request.profile, journal.as_mut()) else {
+    let (Some(profile), Some(journal)) = (&request.profile, journal) else {
         let out_dir = request.dry_run_dir.as_deref().unwrap_or(Path::new("."));
         let count = plan.dry_run(&data, &checked, selection, out_dir)?;
         return Ok(Report::note(format!(
@@ -90,19 +95,52 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         )));
     }
 
+    // The second pass, a few rows ahead of the sessions.
+    let mut jobs = plan.pending(&data, &checked)?.peekable();
+    if request.confirm && std::io::stdin().is_terminal() {
+        let first = match jobs.peek() {
+            Some(Ok((row, _))) => plan.build(row)?.0.recipients.join(", "),
+            _ => String::new(),
+        };
+        confirm(checked.pending, already, profile, &first)?;
+    }
+    // The first Ctrl-C lets the messages in flight finish, then stops and sums up; a second
+    // one ends rmail at once (each accepted row is already in the journal).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for register in [
+        signal_hook::flag::register_conditional_default,
+        signal_hook::flag::register,
+    ] {
+        register(signal_hook::consts::SIGINT, Arc::clone(&interrupted)).map_err(|e| {
+            Error::new(ErrorKind::Internal, format!("cannot handle Ctrl-C: {e}")).with_source(e)
+        })?;
+    }
+
     let secret = profile.secret()?;
     let build = |job: &(Row, String)| plan.build(&job.0);
+    let journal_path = journal.path().to_path_buf();
+    let journal = Mutex::new(journal);
+    let record = |(row, key): &(Row, String), to: &str| {
+        journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(key, &format!("row {} to {to}", row.number))
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
         verbose: request.verbose,
         pace: request.rate.map(Pace::new),
         build: &build,
+        interrupted: &interrupted,
+        record: &record,
     };
     let sessions = request.concurrency.clamp(1, checked.pending);
     let total = checked.pending;
     let progress = Progress::new(total as u64);
     let mut failures = Failures::new(&request.failed_rows, &data, &checked);
+    // Rows the server accepted but the journal could not record: named at the end.
+    let mut unrecorded: Vec<String> = Vec::new();
     let outbox;
     let mut copies = match (&request.sent_copy, &request.outbox_dir) {
         (Some(account), Some(outbox_dir)) => {
@@ -111,18 +149,18 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         }
         _ => None,
     };
-    let outcome = pool.send_all(plan.pending(&data, &checked)?, sessions, |event| {
+    let outcome = pool.send_all(jobs, sessions, |event| {
         match event {
             Event::Sent {
-                row: (row, key),
+                row: (row, _),
                 reply,
                 to,
                 envelope,
                 message,
             } => {
                 progress.inc();
-                journal.record(key, &format!("row {} to {to}", row.number))?;
-                // After the journal: a copy is only ever made of a row that counts as sent.
+                // The row's session journaled it before this event: a copy is only ever
+                // made of a row that counts as sent.
                 if let Some(line) = copies
                     .as_mut()
                     .and_then(|c| c.save_or_keep(envelope, message))
@@ -147,6 +185,12 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             Event::SessionLost(error) if request.verbose => {
                 progress.say(format!("merge: one session fewer: {error}"));
             }
+            Event::Unrecorded {
+                row: (row, _), to, ..
+            } => {
+                progress.inc();
+                unrecorded.push(format!("{} to {to}", row.describe()));
+            }
             Event::SessionLost(_) | Event::Fatal(_) => {}
         }
         Ok(())
@@ -155,7 +199,56 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         progress.say(line);
     }
     progress.finish();
-    finish(outcome, failures, &request, journal, already, total)
+    drop(journal);
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    finish(
+        outcome,
+        failures,
+        &request,
+        &journal_path,
+        Counts {
+            already,
+            pending: total,
+        },
+        interrupted,
+        &unrecorded,
+    )
+}
+
+/// On a terminal, before the first message: what is about to happen, and a yes to go on.
+/// Anything but y/yes (an empty line, end of input) sends nothing.
+fn confirm(count: usize, already: usize, profile: &Profile, first: &str) -> Result<()> {
+    let already = if already > 0 {
+        format!(" ({already} already sent before)")
+    } else {
+        String::new()
+    };
+    eprint!(
+        "rmail: send {count} message{} with profile '{}' ({}:{}), the first to {first}{already}? [y/N] ",
+        if count == 1 { "" } else { "s" },
+        profile.name,
+        profile.host,
+        profile.port
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        return Ok(());
+    }
+    if answer.is_empty() {
+        eprintln!();
+    }
+    Err(Error::new(
+        ErrorKind::Cancelled,
+        "merge: nothing sent (not confirmed); answer y to send, or pass --yes to skip the question",
+    ))
+}
+
+/// Rows journaled before this run, and rows this run set out to send.
+struct Counts {
+    already: usize,
+    pending: usize,
 }
 
 /// The rows not accepted: listed at the end (up to [`MAX_LISTED_FAILURES`]) and written to
@@ -221,9 +314,10 @@ fn finish(
     mut outcome: Outcome,
     mut failures: Failures<'_>,
     request: &MergeRequest,
-    journal: &Journal,
-    already: usize,
-    pending: usize,
+    journal: &Path,
+    Counts { already, pending }: Counts,
+    interrupted: bool,
+    unrecorded: &[String],
 ) -> Result<Report> {
     failures.listed.sort_by_key(|(number, _)| *number);
     for (_, line) in &failures.listed {
@@ -247,6 +341,22 @@ fn finish(
     }
     let failed = outcome.failed;
     let not_sent = pending.saturating_sub(outcome.sent + failed);
+    if interrupted {
+        let failed = if failed > 0 {
+            format!(", {failed} failed (listed above)")
+        } else {
+            String::new()
+        };
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            format!(
+                "merge interrupted: {} sent{failed}, {not_sent} not sent yet (journal {}); run \
+                 the same command again to send the rest: rows already accepted are not sent twice",
+                outcome.sent,
+                journal.display()
+            ),
+        ));
+    }
     if not_sent > 0 && outcome.fatal.is_none() {
         // Every session lost its connection while rows were left.
         outcome.fatal = Some(Error::new(
@@ -260,7 +370,7 @@ fn finish(
     }
     let summary = format!(
         "{summary}, {already} already sent (journal {})",
-        journal.path().display()
+        journal.display()
     );
 
     let worst = failures
@@ -278,10 +388,22 @@ fn finish(
     eprintln!("{summary}");
     let again = format!(
         "fix the cause (a bad row: in {}) and run the same command again; \
-         rows already accepted are not sent twice",
+         rows the journal records as accepted are not sent again",
         request.data.display()
     );
     let message = match &outcome.fatal {
+        Some(fatal) if !unrecorded.is_empty() => {
+            // The rows the server accepted while the journal could not be written: the
+            // only ones a re-run would send twice. Name each.
+            format!(
+                "merge stopped: {fatal}. Accepted by the server but not journaled, so a re-run \
+                 sends them again: {}. Free the disk (or pass --journal PATH elsewhere, with the \
+                 journal copied there), remove those rows from {} or accept the repeat, and run \
+                 the same command again",
+                unrecorded.join("; "),
+                request.data.display()
+            )
+        }
         Some(fatal) => format!("merge stopped: {fatal}; {again}"),
         None => format!(
             "{failed} row{} not accepted (listed above); {again}",

@@ -26,6 +26,7 @@ pub(crate) fn run(resolved: Resolved) -> Result<Report> {
         Request::Send(request) => send::run(request),
         Request::Merge(request) => merge::run(request),
         Request::Sendmail(request) => sendmail::run(request),
+        Request::SendmailUnresolved(request) => sendmail::keep_unresolved(request),
         Request::Queue(request) => queue::run(request),
         Request::Profiles(request) => profiles::run(request),
         Request::Check(request) => check::run(request),

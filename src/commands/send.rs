@@ -1,11 +1,14 @@
 //! `rmail send`: compose, sign, then print (dry run) or deliver.
 
+use std::io::IsTerminal;
+
 use crate::commands::{write_file, write_stdout};
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
 use crate::delivery::sent;
 use crate::error::Result;
+use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
 use crate::mime::{dkim, render};
@@ -18,7 +21,14 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         Some(profile) => dkim::Signer::from_profile(profile)?,
         None => None,
     };
-    let mut spec = compose::compose(&request.message, std::io::stdin())?;
+    let piped = read_stdin(&request)?;
+    let mut spec = compose::compose(&request.message, piped)?;
+    for cid in compose::unreferenced_inline(&spec) {
+        eprintln!(
+            "rmail: warning: the HTML never refers to the inline image cid:{cid} (no \
+             src=\"cid:{cid}\"); mail clients show it as an attachment or not at all"
+        );
+    }
     identity::pin_identity(&mut spec);
     // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
     // the whole message in memory; without it large attachments are encoded as they are sent.
@@ -42,7 +52,7 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
                 &message,
                 &log,
                 &outbox,
-                deliver::Keep::Temporary,
+                deliver::Keep::Fixable,
             )?;
             let mut report = Report::default();
             if let Some(account) = &request.sent_copy {
@@ -70,5 +80,29 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
                 envelope.recipients.join(", ")
             )))
         }
+    }
+}
+
+/// Standard input, when the flags say it is part of the message. On a terminal with no body
+/// given, the user types it, as with mail(1).
+fn read_stdin(request: &SendRequest) -> Result<Option<String>> {
+    let input = std::io::stdin();
+    match stdin::role(&request.message, input.is_terminal()) {
+        Role::Ignore => Ok(None),
+        Role::Body => stdin::read_all(input.lock()).map(Some),
+        Role::Typed => {
+            eprintln!(
+                "rmail: type the message, then press Ctrl-D on a line of its own (Ctrl-C cancels)"
+            );
+            stdin::read_all(input.lock()).map(Some)
+        }
+        // An empty stdin (/dev/null) leaves the text part to be generated from the HTML.
+        Role::TextPart if stdin::ready(&input) => {
+            stdin::read_all(input.lock()).map(|text| Some(text).filter(|t| !t.is_empty()))
+        }
+        Role::MustBeEmpty if stdin::ready(&input) && stdin::has_bytes(input.lock()) => {
+            Err(stdin::given_twice())
+        }
+        Role::TextPart | Role::MustBeEmpty => Ok(None),
     }
 }

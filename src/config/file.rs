@@ -22,6 +22,8 @@ pub(crate) struct Config {
     pub(crate) default_profile: Option<Spanned<String>>,
     /// Append one line per delivery attempt to this file (like msmtp's logfile).
     pub(crate) log_file: Option<PathBuf>,
+    /// How long a message may wait in the outbox before it expires to `failed/` (`5d`).
+    pub(crate) queue_lifetime: Option<Spanned<String>>,
     /// sendmail mode: where mail to a local name goes (`root = "ops@example.com"`);
     /// `default` catches every local name not listed. Like /etc/aliases.
     #[serde(default)]
@@ -151,30 +153,45 @@ pub(crate) fn locate(flag: Option<&Path>) -> Option<(PathBuf, bool)> {
     Some((dir.join("config.toml"), false))
 }
 
-/// Finds and parses the configuration. A missing default file is not an error; a missing
-/// file that was named explicitly is.
+/// The system-wide config, read when the user has none: one relay for every user's cron
+/// jobs, like /etc/msmtprc.
+pub(crate) const SYSTEM_CONFIG: &str = "/etc/rmail/config.toml";
+
+/// Finds and parses the configuration. A missing default file is not an error (the
+/// system-wide one is tried, then there is none); a missing file named explicitly is.
 pub(crate) fn load(flag: Option<&Path>) -> Result<LoadedConfig> {
-    let Some((path, explicit)) = locate(flag) else {
-        return Ok(LoadedConfig::default());
-    };
-    let source = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(LoadedConfig::default());
-        }
-        Err(err) => {
-            return Err(Error::config(format!(
-                "cannot read config file {}: {}",
-                path.display(),
-                if err.kind() == std::io::ErrorKind::NotFound {
-                    "no such file (see config.example.toml for a starting point)".to_string()
-                } else {
-                    err.to_string()
-                }
-            )));
-        }
-    };
-    parse(path, source)
+    load_from(locate(flag), Path::new(SYSTEM_CONFIG))
+}
+
+/// [`load`] with the candidates given: the user's (and whether it was named explicitly),
+/// then `system`.
+fn load_from(user: Option<(PathBuf, bool)>, system: &Path) -> Result<LoadedConfig> {
+    if let Some((path, explicit)) = user
+        && let Some(source) = read(&path, explicit)?
+    {
+        return parse(path, source);
+    }
+    match read(system, false)? {
+        Some(source) => parse(system.to_path_buf(), source),
+        None => Ok(LoadedConfig::default()),
+    }
+}
+
+/// The file's text; `None` when it does not exist and was not asked for.
+fn read(path: &Path, explicit: bool) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(None),
+        Err(err) => Err(Error::config(format!(
+            "cannot read config file {}: {}",
+            path.display(),
+            if err.kind() == std::io::ErrorKind::NotFound {
+                "no such file (see config.example.toml for a starting point)".to_string()
+            } else {
+                err.to_string()
+            }
+        ))),
+    }
 }
 
 /// Parses config text read from `path`.
@@ -186,7 +203,8 @@ pub(crate) fn parse(path: PathBuf, source: String) -> Result<LoadedConfig> {
             // serde's message quotes the offending value, which here is a secret.
             "must be a string".to_string()
         } else {
-            err.message().trim().to_string()
+            let message = err.message().trim();
+            unknown_key(message).unwrap_or_else(|| message.to_string())
         };
         let at = offset
             .map(|o| format!(":{}", line_of(&source, o)))
@@ -228,8 +246,8 @@ impl LoadedConfig {
         match &self.path {
             Some(p) => p.display().to_string(),
             None => match locate(None) {
-                Some((p, _)) => format!("{} (not found)", p.display()),
-                None => "no config file".to_string(),
+                Some((p, _)) => format!("{} (not found, nor {SYSTEM_CONFIG})", p.display()),
+                None => format!("no config file: no $HOME, and no {SYSTEM_CONFIG}"),
             },
         }
     }
@@ -262,6 +280,49 @@ fn file_mode(path: &Path) -> Option<u32> {
 #[cfg(not(unix))]
 fn file_mode(_path: &Path) -> Option<u32> {
     None
+}
+
+/// serde's "unknown field `prot`, expected one of `provider`, `host`, …" → "unknown key
+/// `prot`; did you mean `port`?" (or the list of keys when none is close).
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .min()
+        .filter(|(d, _)| *d <= (key.chars().count() / 3).max(1));
+    Some(match closest {
+        Some((_, k)) => format!("unknown key `{key}`; did you mean `{k}`?"),
+        None => format!(
+            "unknown key `{key}`; the keys here are: {}",
+            known.join(", ")
+        ),
+    })
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions, plus a swap of two
+/// neighbours counted as one (`prot` → `port`), the typo people make most.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// 1-based line number of a byte offset.
@@ -299,6 +360,29 @@ mod tests {
         );
         assert!(err.message().contains("prot"), "{err}");
         assert!(!err.message().contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        let err = parse_str("[profiles.a]\nhost = \"x\"\nprot = 25\n").unwrap_err();
+        assert!(
+            err.message()
+                .ends_with("unknown key `prot`; did you mean `port`?"),
+            "{err}"
+        );
+        let err = parse_str("default_profil = \"a\"\n").unwrap_err();
+        assert!(
+            err.message().contains("did you mean `default_profile`?"),
+            "{err}"
+        );
+        // Nothing close: the keys are listed instead.
+        let err = parse_str("[profiles.a]\nzzzzzz = 1\n").unwrap_err();
+        assert!(
+            err.message().contains("the keys here are: provider, host"),
+            "{err}"
+        );
+        assert_eq!(edit_distance("passwrd", "password"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]
@@ -354,6 +438,7 @@ mod tests {
             "sent_folder",
             "default_profile",
             "log_file",
+            "queue_lifetime",
             "aliases",
             "oauth",
             "client_id",
@@ -377,5 +462,33 @@ mod tests {
                 "config.example.toml does not document `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn the_system_config_is_read_when_the_user_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system.toml");
+        let user = dir.path().join("user.toml");
+        std::fs::write(&system, "default_profile = \"relay\"\n").unwrap();
+        let default = |c: &LoadedConfig| {
+            c.config
+                .default_profile
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+        };
+        let loaded = load_from(Some((user.clone(), false)), &system).unwrap();
+        assert_eq!(default(&loaded).as_deref(), Some("relay"));
+        assert_eq!(loaded.path.as_deref(), Some(system.as_path()));
+        let loaded = load_from(None, &system).unwrap();
+        assert_eq!(default(&loaded).as_deref(), Some("relay"));
+        // The user's own file wins; a file named explicitly must exist.
+        std::fs::write(&user, "default_profile = \"mine\"\n").unwrap();
+        let loaded = load_from(Some((user.clone(), false)), &system).unwrap();
+        assert_eq!(default(&loaded).as_deref(), Some("mine"));
+        let missing = dir.path().join("missing.toml");
+        assert!(load_from(Some((missing, true)), &system).is_err());
+        // Neither: no config, no error.
+        let none = load_from(None, &dir.path().join("nope.toml")).unwrap();
+        assert!(none.path.is_none());
     }
 }

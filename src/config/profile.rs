@@ -487,6 +487,12 @@ pub(crate) fn select(loaded: &LoadedConfig, requested: Option<&str>) -> Result<O
     Profile::resolve(loaded, &name, entry).map(Some)
 }
 
+/// A profile from command-line flags alone (`--server`): no config file is involved, so
+/// nothing from one (a password above all) can reach a server the user is only trying.
+pub(crate) fn from_flags(name: &str, entry: &ProfileConfig) -> Result<Profile> {
+    Profile::resolve(&LoadedConfig::default(), name, entry)
+}
+
 /// The config's `default_profile`, checked: naming a profile that does not exist is an error.
 pub(crate) fn default_name(loaded: &LoadedConfig) -> Result<Option<String>> {
     match &loaded.config.default_profile {

@@ -7,7 +7,7 @@ use crate::delivery::outbox::Outbox;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
-use crate::smtp::session::{ConnectOptions, Session, is_starttls_injection};
+use crate::smtp::session::{ConnectOptions, Session};
 
 /// Opens a session with the profile, fetching its password first.
 pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
@@ -19,30 +19,33 @@ pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
     Session::open(profile, secret.as_ref(), options)
 }
 
-/// Which failures keep the message, besides temporary ones and configuration problems.
+/// Which failures keep the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Keep {
-    /// `send`: the user is there to read the error and has the message still.
-    Temporary,
-    /// `sendmail`: the message came down a pipe and exists nowhere else, so an attack on
-    /// the path (bytes injected after STARTTLS, exit 77) keeps it too: a later flush, on a
-    /// clean path, delivers it.
-    AlsoOnTlsInjection,
+    /// `rmail send`: temporary failures (exit 75) and configuration problems met while
+    /// connecting (exit 78: a password agent not running, an unreadable ca_file). A person
+    /// is watching; a wrong password or a refused address is theirs to see and fix.
+    Fixable,
+    /// `sendmail`: nobody is watching (cron), so a message that was read is never dropped.
+    /// Every failure keeps it in the outbox (a wrong password or a TLS problem is fixable,
+    /// bytes injected after STARTTLS are an attack on this path, not the next one; `queue
+    /// flush` sends it after the fix), except a permanent refusal, which is kept in
+    /// `failed/` with the reply, never sent again by a flush.
+    Everything,
 }
 
-/// Delivers, or keeps the message in the outbox and says so in the error. Kept are
-/// temporary failures (exit 75), configuration problems met while connecting (exit 78:
-/// a password agent not running, a variable missing under cron, an unreadable ca_file)
-/// and credentials that cannot be had (an OAuth grant to renew with `rmail login`, 77):
-/// none may cost the message, and `queue flush` sends it once the cause is gone; and what
-/// `keep` adds. Every attempt is written to the delivery log.
+/// Delivers, or keeps the message in the outbox (as `keep` says) and says so in the error,
+/// whose kind still tells what happened. Both policies keep temporary failures (exit 75) and
+/// configuration problems met while connecting (exit 78: a password agent not running, an
+/// unreadable ca_file, an OAuth grant to renew with `rmail login`). Every attempt is written
+/// to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
     message: &MessageData,
     log: &DeliveryLog,
     outbox: &Outbox,
-    keep_also: Keep,
+    keep_policy: Keep,
 ) -> Result<String> {
     let size = message.len() as usize;
     let record = |outcome, detail: &str| {
@@ -56,6 +59,29 @@ pub(crate) fn deliver_or_keep(
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();
+        if err.is_permanent() {
+            let failed = outbox.failed();
+            return match failed.store(&profile.name, envelope, message, &detail) {
+                Ok(id) => {
+                    record(Outcome::Failed, &detail);
+                    Error::new(
+                        err.kind(),
+                        format!(
+                            "{err}; the message is kept as {id} in {} (never sent again; \
+                             `rmail queue retry {id}` after a fix)",
+                            failed.dir().display()
+                        ),
+                    )
+                }
+                Err(store_err) => {
+                    record(Outcome::Failed, &detail);
+                    Error::new(
+                        ErrorKind::CantCreate,
+                        format!("{err}; and the message could NOT be kept: {store_err}"),
+                    )
+                }
+            };
+        }
         match outbox.store(&profile.name, envelope, message, &detail) {
             Ok(id) => {
                 record(Outcome::Queued, &detail);
@@ -92,10 +118,8 @@ pub(crate) fn deliver_or_keep(
             record(Outcome::Sent, &reply);
             Ok(reply)
         }
+        Err(err) if keep_policy == Keep::Everything => Err(keep(err)),
         Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
-        Err(err) if keep_also == Keep::AlsoOnTlsInjection && is_starttls_injection(&err) => {
-            Err(keep(err))
-        }
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));
             Err(err)

@@ -1,24 +1,29 @@
-//! `rmail queue flush`: every kept message sent over one connection per profile, and every
-//! kept copy in Sent saved over one IMAP session per profile.
+//! `rmail queue flush` and `queue retry`: the kept messages that are due, sent over one
+//! connection per profile, and every kept copy in Sent saved over one IMAP session per
+//! profile; a permanent refusal or an expired message moves to `failed/`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::profile::Profile;
 use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
-use crate::delivery::outbox::{Entry, EntryKind, Outbox};
+use crate::delivery::outbox::{Entry, EntryKind, Outbox, unknown_id};
 use crate::error::{Error, ErrorKind, Result};
 use crate::imap::{self, Account, Saver};
+use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::smtp::session::Session;
 
-/// What a flush did: how many were sent, and each message kept with why.
+/// What a flush did: how many were sent, each message kept with why, each moved to
+/// `failed/` (refused for good, or expired) with why, and how many were not due yet.
 #[derive(Debug, Default)]
 pub(crate) struct Flushed {
     pub(crate) sent: usize,
     /// Copies of delivered messages saved in Sent.
     pub(crate) copies: usize,
     pub(crate) kept: Vec<(String, Error)>,
+    pub(crate) failed: Vec<(String, Error)>,
+    pub(crate) waiting: usize,
 }
 
 impl Flushed {
@@ -26,9 +31,21 @@ impl Flushed {
     pub(crate) fn worst(&self) -> Option<&Error> {
         self.kept
             .iter()
+            .chain(&self.failed)
             .map(|(_, e)| e)
             .max_by_key(|e| e.kind().severity())
     }
+}
+
+/// Which kept messages a flush tries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every message whose backoff is over; expired ones move to `failed/`.
+    Due,
+    /// Every waiting message, backoff or not (`queue flush --now`); expired ones still move.
+    Waiting,
+    /// This one now, whatever its backoff or age (`queue retry ID`).
+    One(&'a str),
 }
 
 /// Sends every kept message. Each is removed only after a server accepted it; a failure
@@ -38,19 +55,60 @@ impl Flushed {
 /// One connection per profile carries all of its messages; a profile whose server cannot be
 /// reached is tried once, not once per message (a queue of fifty behind a dead relay must
 /// not wait out fifty timeouts).
+/// Prepares a sendmail message kept as it was read (see [`Outbox::store_unprepared`]):
+/// from the entry and its input, the profile name, the envelope and the bytes to send.
+pub(crate) type Prepare<'a> = dyn Fn(&Entry, &[u8]) -> Result<(String, Envelope, Vec<u8>)> + 'a;
+
 pub(crate) fn flush(
     profiles: &BTreeMap<String, Result<Profile>>,
     outbox: &Outbox,
     log: &DeliveryLog,
+    lifetime: u64,
+    which: Which<'_>,
+    prepare: &Prepare<'_>,
 ) -> Result<Flushed> {
     let _lock = outbox.lock()?;
-    let entries = outbox.list()?;
+    let now = crate::time::now();
+    let entries = match which {
+        Which::Due | Which::Waiting => outbox.list()?,
+        Which::One(id) => vec![take_for_retry(outbox, id)?],
+    };
     let mut connections: HashMap<String, Connection> = HashMap::new();
     let accounts = sent_copy_accounts(profiles, &entries);
     // Per profile: its IMAP session, or the error that keeps its copies waiting.
     let mut savers: HashMap<&str, Result<Saver<'_>>> = HashMap::new();
     let mut flushed = Flushed::default();
     for entry in &entries {
+        let age = now.saturating_sub(entry.meta.queued_at);
+        if !matches!(which, Which::One(_)) {
+            if age > lifetime {
+                let why = format!(
+                    "expired after {} in the outbox (queue_lifetime {}); last error: {}",
+                    human(age),
+                    human(lifetime),
+                    entry.meta.last_error
+                );
+                let mut meta = entry.meta.clone();
+                meta.last_error = why.clone();
+                outbox.move_to(&outbox.failed(), &entry.id, &meta)?;
+                flushed
+                    .failed
+                    .push((entry.id.clone(), Error::new(ErrorKind::Unavailable, why)));
+                continue;
+            }
+            if matches!(which, Which::Due) && entry.meta.next_attempt > now {
+                flushed.waiting += 1;
+                continue;
+            }
+        }
+        let entry = &match ready(outbox, entry, prepare) {
+            Ok(entry) => entry,
+            Err(err) => {
+                outbox.record_failure(entry, err.message(), now)?;
+                flushed.kept.push((entry.id.clone(), err));
+                continue;
+            }
+        };
         let copy = entry.meta.kind == EntryKind::SentCopy;
         let result = outbox.message(entry).and_then(|message| {
             if copy {
@@ -82,8 +140,18 @@ pub(crate) fn flush(
                     flushed.sent += 1;
                 }
             }
+            Err(err) if err.is_permanent() => {
+                // Refused for good: sending it again cannot help. Kept with the reply in
+                // failed/, reported this once.
+                let mut meta = entry.meta.clone();
+                meta.attempts = meta.attempts.saturating_add(1);
+                meta.last_attempt = now;
+                meta.last_error = err.reply().unwrap_or(err.message()).to_string();
+                outbox.move_to(&outbox.failed(), &entry.id, &meta)?;
+                flushed.failed.push((entry.id.clone(), err));
+            }
             Err(err) => {
-                outbox.record_failure(entry, err.reply().unwrap_or(err.message()))?;
+                outbox.record_failure(entry, err.reply().unwrap_or(err.message()), now)?;
                 flushed.kept.push((entry.id.clone(), err));
             }
         }
@@ -97,6 +165,40 @@ pub(crate) fn flush(
         saver.close();
     }
     Ok(flushed)
+}
+
+/// The entry as it can be sent: an unprepared one is prepared (and rewritten) first.
+fn ready(outbox: &Outbox, entry: &Entry, prepare: &Prepare<'_>) -> Result<Entry> {
+    if entry.meta.unprepared.is_none() {
+        return Ok(entry.clone());
+    }
+    let input = outbox.message(entry)?;
+    let (profile, envelope, message) = prepare(entry, &input)?;
+    outbox.prepared(entry, &profile, &envelope, &message)?;
+    outbox.get(&entry.id)?.ok_or_else(|| unknown_id(&entry.id))
+}
+
+/// The entry `queue retry ID` names: a waiting one, or a failed one moved back to wait.
+fn take_for_retry(outbox: &Outbox, id: &str) -> Result<Entry> {
+    if let Some(entry) = outbox.get(id)? {
+        return Ok(entry);
+    }
+    let failed = outbox.failed();
+    let entry = failed.get(id)?.ok_or_else(|| unknown_id(id))?;
+    failed.move_to(outbox, &entry.id, &entry.meta)?;
+    Ok(entry)
+}
+
+/// `432000` → `5d`, `7200` → `2h`: how people say a queue age.
+pub(crate) fn human(secs: u64) -> String {
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s >= 172_800 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+        s if s >= 7200 => format!("{}h", s / 3600),
+        s if s >= 120 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// The IMAP account of each profile that has copies waiting (or why it cannot have one).

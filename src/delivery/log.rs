@@ -104,11 +104,10 @@ impl DeliveryLog {
             eprintln!("rmail: {line}");
         }
         if let Some(path) = &self.file {
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+            // Private: the log names who got mail from whom, and the servers' replies.
+            let written =
+                crate::private::open(path, std::fs::OpenOptions::new().create(true).append(true))
+                    .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
             if let Err(e) = written {
                 eprintln!(
                     "rmail: warning: cannot write log_file {}: {e}",

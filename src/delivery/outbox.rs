@@ -1,11 +1,16 @@
-//! The outbox: messages kept after a temporary failure, so that none is lost.
+//! The outbox: messages kept after a failure, so that none is lost.
 //!
 //! Each entry is two files in `$XDG_STATE_HOME/rmail/outbox`: `ID.eml`, the exact bytes to
-//! send, and `ID.json`, the envelope, profile and last error. Both are written to a temporary
-//! name, fsynced and renamed, and the `.json` goes last: an entry exists once its `.json`
-//! does, so a crash at any moment leaves either a whole entry or none. `queue flush` holds an
-//! exclusive lock on the folder, so two flushes (two cron jobs) never send a message twice.
+//! send, and `ID.json`, the envelope, profile, attempts and last error. Both are written to a
+//! temporary name, fsynced and renamed, and the `.json` goes last: an entry exists once both
+//! files do, so a crash at any moment leaves either a whole entry or none. `queue flush` holds
+//! an exclusive lock on the folder, so two flushes (two cron jobs) never send a message twice.
 //! Kept messages are other people's mail: the folder is created 0700 and the files 0600.
+//!
+//! The lifecycle follows Postfix's queue: a message waiting after a temporary failure is
+//! retried with an exponential, capped backoff ([`backoff`]) until `queue_lifetime`; a message
+//! refused for good, or expired, moves to `outbox/failed/` (same format, the reply kept) and is
+//! never sent again unless the user says `queue retry ID`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -17,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
+use crate::settings::sendmail::Unprepared;
 
 /// What is kept beside a message's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +36,16 @@ pub(crate) struct EntryMeta {
     /// Delivery attempts so far (the first one, which failed, included).
     pub(crate) attempts: u32,
     pub(crate) last_error: String,
+    /// Unix time of the last attempt.
+    #[serde(default)]
+    pub(crate) last_attempt: u64,
+    /// Unix time before which `queue flush` leaves it alone (0: at once).
+    #[serde(default)]
+    pub(crate) next_attempt: u64,
+    /// A sendmail message kept as it was read, before the config could be used: the `.eml`
+    /// is the input, the envelope is still to be worked out (with these options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unprepared: Option<Unprepared>,
     /// What is left to do. Absent in entries written before copies in Sent existed.
     #[serde(default, skip_serializing_if = "EntryKind::is_send")]
     pub(crate) kind: EntryKind,
@@ -54,6 +70,40 @@ impl EntryKind {
     fn is_send(&self) -> bool {
         *self == EntryKind::Send
     }
+}
+
+/// The first wait after a failed retry, and the longest: 5 minutes doubling up to an hour
+/// (Postfix: 300 s to 4000 s). The first retry of a new entry is due at once: whoever runs
+/// `queue flush` right after a failure has usually just fixed its cause.
+pub(crate) const BACKOFF_FIRST: u64 = 300;
+pub(crate) const BACKOFF_MAX: u64 = 3600;
+
+/// How long to wait after the `attempts`-th failed attempt before the next one.
+pub(crate) fn backoff(attempts: u32) -> u64 {
+    match attempts {
+        0 | 1 => 0,
+        n => BACKOFF_FIRST
+            .checked_shl(n - 2)
+            .unwrap_or(BACKOFF_MAX)
+            .min(BACKOFF_MAX),
+    }
+}
+
+/// True for a string that can be an outbox id (as [`new_id`] makes them: letters, digits,
+/// dashes): anything else (`../../x`, `/etc/passwd`) is refused before it becomes a path.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && !id.starts_with('-')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The error for an id that is not in the outbox (or cannot be one).
+pub(crate) fn unknown_id(id: &str) -> Error {
+    Error::usage(format!(
+        "no message '{}' in the outbox; `rmail queue list` shows the ids",
+        id.escape_debug()
+    ))
 }
 
 /// One kept message.
@@ -117,13 +167,17 @@ impl Outbox {
     ) -> Result<String> {
         self.create_dir()?;
         let id = new_id();
+        let now = crate::time::now();
         let meta = EntryMeta {
             profile: profile.to_string(),
             from: envelope.from.clone(),
             recipients: envelope.recipients.clone(),
-            queued_at: crate::time::now(),
+            queued_at: now,
             attempts: 1,
             last_error: error.to_string(),
+            last_attempt: now,
+            next_attempt: now,
+            unprepared: None,
             kind: EntryKind::Send,
             sent_copy: self.sent_copies,
         };
@@ -144,19 +198,72 @@ impl Outbox {
     ) -> Result<String> {
         self.create_dir()?;
         let id = new_id();
+        let now = crate::time::now();
         let meta = EntryMeta {
             profile: profile.to_string(),
             from: envelope.from.clone(),
             recipients: envelope.recipients.clone(),
-            queued_at: crate::time::now(),
+            queued_at: now,
             attempts: 1,
             last_error: error.to_string(),
+            last_attempt: now,
+            next_attempt: now,
+            unprepared: None,
             kind: EntryKind::SentCopy,
             sent_copy: false,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(copy))?;
         self.write_meta(&id, &meta)?;
         Ok(id)
+    }
+
+    /// Keeps a sendmail message exactly as it was read, with the options it came with, when
+    /// the config cannot be used yet; returns its id.
+    pub(crate) fn store_unprepared(
+        &self,
+        input: &[u8],
+        options: &Unprepared,
+        error: &str,
+    ) -> Result<String> {
+        self.create_dir()?;
+        let id = new_id();
+        let now = crate::time::now();
+        let meta = EntryMeta {
+            profile: String::new(),
+            from: options.from.clone().unwrap_or_default(),
+            recipients: options.recipients.clone(),
+            queued_at: now,
+            attempts: 1,
+            last_error: error.to_string(),
+            last_attempt: now,
+            next_attempt: now,
+            unprepared: Some(options.clone()),
+            kind: EntryKind::Send,
+            sent_copy: self.sent_copies,
+        };
+        self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(input))?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Turns an unprepared entry into an ordinary one: `message` (prepared, signed) for its
+    /// bytes, and its profile and envelope.
+    pub(crate) fn prepared(
+        &self,
+        entry: &Entry,
+        profile: &str,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<()> {
+        let mut meta = entry.meta.clone();
+        meta.profile = profile.to_string();
+        meta.from = envelope.from.clone();
+        meta.recipients = envelope.recipients.clone();
+        meta.unprepared = None;
+        // The bytes first: a crash in between leaves an entry that is still unprepared and
+        // whose input is now the prepared message, which prepares to itself.
+        self.write_atomic(&self.path(&entry.id, "eml"), |file| file.write_all(message))?;
+        self.write_meta(&entry.id, &meta)
     }
 
     /// Every complete entry, oldest first.
@@ -208,22 +315,53 @@ impl Outbox {
         fs::read(&path).map_err(|e| Error::read_file("outbox message", &path, &e))
     }
 
-    /// Records another failed attempt.
-    pub(crate) fn record_failure(&self, entry: &Entry, error: &str) -> Result<()> {
+    /// Records another failed attempt at `now` and when the next one is due.
+    pub(crate) fn record_failure(&self, entry: &Entry, error: &str, now: u64) -> Result<()> {
         let mut meta = entry.meta.clone();
-        meta.attempts += 1;
+        meta.attempts = meta.attempts.saturating_add(1);
         meta.last_error = error.to_string();
+        meta.last_attempt = now;
+        meta.next_attempt = now.saturating_add(backoff(meta.attempts));
         self.write_meta(&entry.id, &meta)
+    }
+
+    /// The folder of messages refused for good or expired: `outbox/failed`.
+    pub(crate) fn failed(&self) -> Outbox {
+        Outbox::at(self.dir.join("failed"))
+    }
+
+    /// The entry with this id, if there is one (an invalid id never is).
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Entry>> {
+        if !valid_id(id) {
+            return Ok(None);
+        }
+        Ok(self.list()?.into_iter().find(|e| e.id == id))
+    }
+
+    /// Moves an entry to `to` (another folder: `failed/`, or back), with `meta` as its new
+    /// metadata. The target's `.json` is written first and the `.eml` renamed after, so the
+    /// entry is complete in exactly one folder at every moment.
+    pub(crate) fn move_to(&self, to: &Outbox, id: &str, meta: &EntryMeta) -> Result<()> {
+        to.create_dir()?;
+        to.write_meta(id, meta)?;
+        let (from, dest) = (self.path(id, "eml"), to.path(id, "eml"));
+        fs::rename(&from, &dest).map_err(|e| self.cant_write(&dest, &e))?;
+        let old = self.path(id, "json");
+        fs::remove_file(&old).map_err(|e| self.cant_write(&old, &e))?;
+        to.sync_dir();
+        self.sync_dir();
+        Ok(())
     }
 
     /// Removes an entry (after the server accepted it, or on `queue drop`). The `.json`
     /// goes first: from then on the entry no longer exists, even if removing the `.eml` fails.
     pub(crate) fn remove(&self, id: &str) -> Result<()> {
+        if !valid_id(id) {
+            return Err(unknown_id(id));
+        }
         let meta = self.path(id, "json");
         if !meta.exists() {
-            return Err(Error::usage(format!(
-                "no message '{id}' in the outbox; `rmail queue list` shows the ids"
-            )));
+            return Err(unknown_id(id));
         }
         fs::remove_file(&meta).map_err(|e| self.cant_write(&meta, &e))?;
         let _ = fs::remove_file(self.path(id, "eml"));
@@ -364,7 +502,9 @@ mod tests {
             outbox.message(&entries[0]).unwrap(),
             b"Subject: x\r\n\r\nhi\r\n"
         );
-        outbox.record_failure(&entries[0], "451 later").unwrap();
+        outbox
+            .record_failure(&entries[0], "451 later", 1000)
+            .unwrap();
         let entries = outbox.list().unwrap();
         assert_eq!(
             (
@@ -383,6 +523,45 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert!(left.iter().all(|n| n == ".lock"), "{left:?}");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap_and_ids_are_checked() {
+        assert_eq!(backoff(1), 0);
+        assert_eq!(
+            (2..=7).map(backoff).collect::<Vec<_>>(),
+            [300, 600, 1200, 2400, 3600, 3600]
+        );
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+        assert!(valid_id(&new_id()));
+        for bad in ["", "../x", "a/b", ".lock", "-x", "a b", "a\nb", "failed"] {
+            assert!(!valid_id(bad) || bad == "failed", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn move_to_failed_and_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().join("outbox"));
+        let env = Envelope {
+            from: "a@x.com".into(),
+            recipients: vec!["b@x.com".into()],
+        };
+        let id = outbox
+            .store("w", &env, &b"x".to_vec().into(), "421 busy")
+            .unwrap();
+        let mut meta = outbox.list().unwrap()[0].meta.clone();
+        meta.last_error = "554 no".into();
+        outbox.move_to(&outbox.failed(), &id, &meta).unwrap();
+        assert!(outbox.list().unwrap().is_empty());
+        let failed = outbox.failed().list().unwrap();
+        assert_eq!(
+            (failed[0].id.as_str(), failed[0].meta.last_error.as_str()),
+            (id.as_str(), "554 no")
+        );
+        outbox.failed().move_to(&outbox, &id, &meta).unwrap();
+        assert!(outbox.failed().list().unwrap().is_empty());
+        assert_eq!(outbox.list().unwrap().len(), 1);
     }
 
     #[test]

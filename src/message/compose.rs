@@ -1,23 +1,14 @@
 //! A resolved `rmail send` ([`ComposeRequest`]) → a [`MessageSpec`]. Reads the files the
 //! flags name and the body from stdin; everything is read and checked before anything is sent.
 
-use std::io::{IsTerminal, Read};
-
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::message::spec::{InlineImage, MessageSpec, Part, read_utf8};
 use crate::settings::send::{ComposeRequest, InlineArg, TemplateRequest, TextSource};
 
-/// Builds the message `rmail send` was asked for. `stdin` is read only when no body was
-/// given on the command line and it is not a terminal.
-pub(crate) fn compose(
-    request: &ComposeRequest,
-    stdin: impl Read + IsTerminal,
-) -> Result<MessageSpec> {
-    let piped = if request.body_from_stdin && !stdin.is_terminal() {
-        Some(read_stdin(stdin)?)
-    } else {
-        None
-    };
+/// Builds the message `rmail send` was asked for. `piped` is what standard input held, when
+/// it was read (see `message::stdin` for when): the body, a template's `stdin` variable, or
+/// the text part beside `--html-file`.
+pub(crate) fn compose(request: &ComposeRequest, piped: Option<String>) -> Result<MessageSpec> {
     let mut spec = match &request.template {
         Some(template) => from_template(template, request, piped)?,
         None => MessageSpec {
@@ -33,11 +24,10 @@ pub(crate) fn compose(
                 .clone()
                 .unwrap_or_else(|| request.default_reply_to.clone()),
             subject: request.subject.clone().unwrap_or_default(),
-            // Only HTML given: no text from stdin (the text part is generated).
+            // Beside --html-file, what was piped in is the text part (else it is generated).
             text: match &request.text {
                 Some(source) => Some(read_text_source(source)?),
-                None if request.html_file.is_none() => piped,
-                None => None,
+                None => piped,
             },
             html: read_html(request)?,
             ..MessageSpec::default()
@@ -66,7 +56,7 @@ fn from_template(
     let mut vars = serde_json::Map::new();
     vars.insert(
         "stdin".into(),
-        serde_json::Value::String(piped.unwrap_or_default()),
+        serde_json::Value::String(piped.clone().unwrap_or_default()),
     );
     for (key, value) in &template.vars {
         vars.insert(key.clone(), serde_json::Value::String(value.clone()));
@@ -84,8 +74,13 @@ fn from_template(
             skip.push(key);
         }
     }
-    let rendered = loaded.render_except(&crate::template::context(&vars), &[], &skip)?;
-    let mut spec = rendered.into_spec(|path| Part::read(path, "attachment"))?;
+    let rendered = loaded
+        .render_except(&crate::template::context(&vars), &[], &skip)
+        .map_err(|e| match crate::template::undefined_variable(&e) {
+            Some(var) => Error::data(format!("{}; pass --var {var}=…", e.message())),
+            None => e,
+        })?;
+    let mut spec = rendered.into_spec(|file| file.read())?;
 
     if let Some(from) = &request.from {
         spec.from = Some(from.clone());
@@ -112,7 +107,10 @@ fn from_template(
     }
     if request.text.is_some() || request.html_file.is_some() {
         // A body on the command line replaces the template's body as a whole.
-        spec.text = request.text.as_ref().map(read_text_source).transpose()?;
+        spec.text = match &request.text {
+            Some(source) => Some(read_text_source(source)?),
+            None => piped,
+        };
         spec.html = read_html(request)?;
     }
     Ok(spec)
@@ -139,17 +137,13 @@ fn read_html(request: &ComposeRequest) -> Result<Option<String>> {
         .transpose()
 }
 
-/// The body from stdin. Invalid UTF-8 (a cron job's stray byte) is replaced rather than
-/// refused: losing the whole notification would be worse.
-fn read_stdin(mut stdin: impl Read) -> Result<String> {
-    let mut bytes = Vec::new();
-    stdin.read_to_end(&mut bytes).map_err(|e| {
-        Error::new(
-            ErrorKind::NoInput,
-            format!("cannot read the body from stdin: {e}"),
-        )
-        .with_source(e)
-    })?;
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+/// The Content-IDs of inline images the HTML never refers to (`cid:ID`): a mail client
+/// shows such an image as an attachment, or not at all, so it is most likely a typo.
+pub(crate) fn unreferenced_inline(spec: &MessageSpec) -> Vec<&str> {
+    let html = spec.html.as_deref().unwrap_or("").to_ascii_lowercase();
+    spec.inline
+        .iter()
+        .map(|image| image.cid.as_str())
+        .filter(|cid| !html.contains(&format!("cid:{}", cid.to_ascii_lowercase())))
+        .collect()
 }

@@ -7,3 +7,4 @@ pub(crate) mod identity;
 pub(crate) mod qp;
 pub(crate) mod raw;
 pub(crate) mod spec;
+pub(crate) mod stdin;

@@ -129,9 +129,35 @@ pub(crate) struct Part {
 }
 
 impl Part {
-    /// Reads a file, naming it after its last path component.
+    /// Reads a file the user named (`--attach`), naming it after its last path component.
+    /// It must be a regular file: a FIFO or a device is refused without blocking on it.
     pub(crate) fn read(path: &Path, what: &str) -> Result<Part> {
-        let data = read_shared(path).map_err(|e| Error::read_file(what, path, &e))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(path)
+            .map_err(|e| Error::read_file(what, path, &e))?;
+        Part::from_open_file(file, path, what)
+    }
+
+    /// Reads an opened file (checked here to be a regular file); `path` gives its name and
+    /// content type.
+    pub(crate) fn from_open_file(file: std::fs::File, path: &Path, what: &str) -> Result<Part> {
+        let regular = file
+            .metadata()
+            .map_err(|e| Error::read_file(what, path, &e))?
+            .is_file();
+        if !regular {
+            return Err(Error::new(
+                crate::error::ErrorKind::NoInput,
+                format!(
+                    "{what} {} is not a regular file (a FIFO, device or folder cannot be attached)",
+                    path.display()
+                ),
+            ));
+        }
+        let data = read_shared(file).map_err(|e| Error::read_file(what, path, &e))?;
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -147,9 +173,8 @@ impl Part {
 
 /// Reads a file straight into shared memory. `Arc::from(Vec)` would copy it, doubling the
 /// peak memory of a large attachment for a moment.
-fn read_shared(path: &Path) -> std::io::Result<Arc<[u8]>> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
+fn read_shared(mut file: std::fs::File) -> std::io::Result<Arc<[u8]>> {
+    use std::io::{Read, Seek};
     let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
     let mut data: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
     let complete = match Arc::get_mut(&mut data) {
@@ -159,9 +184,13 @@ fn read_shared(path: &Path) -> std::io::Result<Arc<[u8]>> {
     if complete {
         return Ok(data);
     }
-    // The file changed size while being read: take it as it is now.
+    // The file changed size while being read: take it as it is now, from the same open
+    // file (never by name again).
     drop(data);
-    Ok(std::fs::read(path)?.into())
+    file.rewind()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes.into())
 }
 
 /// Reads a UTF-8 text file the user named (`what` says which, for the error).

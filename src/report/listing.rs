@@ -118,22 +118,23 @@ fn sent_copy(p: &Profile) -> Option<String> {
     Some(line)
 }
 
-/// `rmail queue list`: every kept message, oldest first, with its age and last error.
-pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
-    if entries.is_empty() {
+/// `rmail queue list`: every kept message, oldest first: the waiting ones with their age,
+/// attempts, last error and next attempt, then the failed ones with the reply that failed them.
+pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -> String {
+    if waiting.is_empty() && failed.is_empty() {
         return format!("outbox is empty ({})\n", dir.display());
     }
     let mut out = String::new();
-    for entry in entries {
+    for entry in waiting {
         // A delivered message whose copy in Sent is still to be saved.
-        let what = match entry.meta.kind {
-            EntryKind::Send if entry.meta.sent_copy => "(then a copy for Sent) to",
-            EntryKind::Send => "to",
-            EntryKind::SentCopy => "copy for Sent, delivered to",
+        let what = what(entry);
+        let next = match entry.meta.next_attempt.saturating_sub(now) {
+            0 => "next attempt: at the next flush".to_string(),
+            wait => format!("next attempt in {}", age(wait)),
         };
         let _ = writeln!(
             out,
-            "{}  age {}  attempts {}  profile {}  {what} {}\n    last error: {}",
+            "{}  waiting  age {}  attempts {}  profile {}  {what} {}\n    last error: {}; {next}",
             entry.id,
             age(now.saturating_sub(entry.meta.queued_at)),
             entry.meta.attempts,
@@ -142,8 +143,44 @@ pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
             entry.meta.last_error
         );
     }
-    let _ = writeln!(out, "{} message(s) in {}", entries.len(), dir.display());
+    for entry in failed {
+        let what = what(entry);
+        let _ = writeln!(
+            out,
+            "{}  failed  age {}  attempts {}  profile {}  {what} {}\n    failed: {}",
+            entry.id,
+            age(now.saturating_sub(entry.meta.queued_at)),
+            entry.meta.attempts,
+            entry.meta.profile,
+            entry.meta.recipients.join(", "),
+            entry.meta.last_error
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} message(s) waiting in {}",
+        waiting.len(),
+        dir.display()
+    );
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} failed message(s) in {} (never sent again: `rmail queue retry ID` or \
+             `rmail queue drop --failed`)",
+            failed.len(),
+            dir.join("failed").display()
+        );
+    }
     out
+}
+
+/// "to", or what a copy-in-Sent entry is.
+fn what(entry: &Entry) -> &'static str {
+    match entry.meta.kind {
+        EntryKind::Send if entry.meta.sent_copy => "(then a copy for Sent) to",
+        EntryKind::Send => "to",
+        EntryKind::SentCopy => "copy for Sent, delivered to",
+    }
 }
 
 fn age(secs: u64) -> String {

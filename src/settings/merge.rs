@@ -31,6 +31,10 @@ pub(crate) struct MergeRequest {
     /// Messages per second: `--rate`, else the profile's `max_per_second`.
     pub(crate) rate: Option<f64>,
     pub(crate) journal: PathBuf,
+    /// `--key COLUMN`: journal rows by this column as well as by content.
+    pub(crate) key: Option<String>,
+    /// Ask before the first message when stdin is a terminal (no `--yes`).
+    pub(crate) confirm: bool,
     /// Where the rows that failed are written (same format as the data).
     pub(crate) failed_rows: PathBuf,
     pub(crate) verbose: bool,
@@ -94,6 +98,8 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         default_from: default_sender(profile.as_ref()).ok(),
         dry_run_dir: args.out_dir.filter(|_| args.dry_run),
         limit: args.limit,
+        key: args.key.filter(|k| !k.trim().is_empty()),
+        confirm: !args.yes,
         data: args.data,
         shard,
         redirect,
@@ -124,10 +130,14 @@ fn parse_rate(text: &str) -> Result<f64> {
         "h" | "hour" => 3600.0,
         _ => f64::NAN,
     };
+    // At least one message a day: a slower rate is a typo (and its interval would not fit
+    // in a Duration).
+    const SLOWEST: f64 = 1.0 / 86_400.0;
     match number.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() && per.is_finite() => Ok(n / per),
+        Ok(n) if n.is_finite() && per.is_finite() && n / per >= SLOWEST => Ok(n / per),
         _ => Err(Error::usage(format!(
-            "--rate '{text}' must be a positive number of messages per second, e.g. 10 or 10/s (or 600/m)"
+            "--rate '{text}' must be a number of messages per second from one a day up, \
+             e.g. 10 or 10/s (or 600/m, 24/h)"
         ))),
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod merge;
 pub(crate) mod queue;
 pub(crate) mod send;
 pub(crate) mod sendmail;
+pub(crate) mod server;
 
 use std::path::PathBuf;
 
@@ -24,6 +25,8 @@ pub(crate) enum Request {
     Send(send::SendRequest),
     Merge(merge::MergeRequest),
     Sendmail(sendmail::SendmailRequest),
+    /// sendmail with a config that cannot be used: keep the message, unprepared.
+    SendmailUnresolved(sendmail::UnresolvedSendmail),
     Queue(queue::QueueRequest),
     Profiles(ProfilesRequest),
     Check(CheckRequest),
@@ -73,9 +76,19 @@ pub(crate) struct Resolved {
 
 /// Resolves a parsed command line.
 pub(crate) fn resolve(cli: Cli) -> Result<Resolved> {
+    let mut config_error = None;
     let config = match cli.command {
         // Generated from the clap definitions alone: a broken config must not stop them.
         Command::Completions { .. } | Command::Man => LoadedConfig::default(),
+        // sendmail must not lose the message it is about to be handed because the config
+        // is broken: the error goes with the request, which then keeps the message.
+        Command::Sendmail(_) => match file::load(cli.global.config.as_deref()) {
+            Ok(config) => config,
+            Err(err) => {
+                config_error = Some(err);
+                LoadedConfig::default()
+            }
+        },
         _ => file::load(cli.global.config.as_deref())?,
     };
     let context = Context {
@@ -85,15 +98,18 @@ pub(crate) fn resolve(cli: Cli) -> Result<Resolved> {
     let request = match cli.command {
         Command::Send(args) => Request::Send(send::resolve(&context, args)?),
         Command::Merge(args) => Request::Merge(merge::resolve(&context, args)?),
-        Command::Sendmail(args) => sendmail::resolve(&context, args)?,
+        Command::Sendmail(args) => sendmail::resolve_or_keep(&context, args, config_error)?,
         Command::Queue(command) => Request::Queue(queue::resolve(&context, command)?),
         Command::Profiles => Request::Profiles(ProfilesRequest {
             profiles: profile::all(&config)?,
             default: profile::default_name(&config)?,
             config_path: config.describe_path(),
         }),
-        Command::Check => Request::Check(CheckRequest {
-            profile: context.require_profile("")?,
+        Command::Check(args) => Request::Check(CheckRequest {
+            profile: match server::one_off(&args.server)? {
+                Some(profile) => profile,
+                None => context.require_profile(", or try a server with --server HOST[:PORT]")?,
+            },
             verbose: cli.global.verbose,
         }),
         Command::Login(args) => {

@@ -45,9 +45,6 @@ pub(crate) struct ComposeRequest {
     pub(crate) subject: Option<String>,
     pub(crate) text: Option<TextSource>,
     pub(crate) html_file: Option<PathBuf>,
-    /// Read the body (or a template's `stdin` variable) from standard input when it is not
-    /// a terminal.
-    pub(crate) body_from_stdin: bool,
     pub(crate) inline: Vec<InlineArg>,
     pub(crate) attach: Vec<PathBuf>,
     pub(crate) headers: Vec<Header>,
@@ -77,10 +74,12 @@ pub(crate) struct TemplateRequest {
 }
 
 pub(crate) fn resolve(context: &Context<'_>, args: SendArgs) -> Result<SendRequest> {
-    let profile = if args.dry_run {
+    let profile = if let Some(one_off) = crate::settings::server::one_off(&args.server)? {
+        Some(one_off)
+    } else if args.dry_run {
         context.profile()?
     } else {
-        Some(context.require_profile(", or try --dry-run")?)
+        Some(context.require_profile(", or try --dry-run, or a server with --server HOST[:PORT]")?)
     };
     let message = compose_request(&args, profile.as_ref())?;
     let sent_copy = match &profile {
@@ -124,7 +123,6 @@ fn compose_request(args: &SendArgs, profile: Option<&Profile>) -> Result<Compose
             })
         })
         .transpose()?;
-    let has_body_flag = text.is_some() || args.html_file.is_some();
     Ok(ComposeRequest {
         from: args.from.as_deref().map(Mailbox::parse).transpose()?,
         default_from: default_sender(profile),
@@ -141,7 +139,6 @@ fn compose_request(args: &SendArgs, profile: Option<&Profile>) -> Result<Compose
             None => Vec::new(),
         },
         subject: args.subject.clone(),
-        body_from_stdin: !has_body_flag,
         text,
         html_file: args.html_file.clone(),
         inline: args.inline.iter().map(|a| inline_arg(a)).collect(),

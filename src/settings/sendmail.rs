@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::cli::SendmailArgs;
 use crate::config::profile::Profile;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::imap;
 use crate::message::address::Mailbox;
 use crate::settings::queue::QueueRequest;
@@ -14,7 +14,7 @@ use crate::settings::send::default_sender;
 use crate::settings::{self, Context, LogSettings, Request};
 
 /// A resolved `sendmail` delivery: the message itself comes on stdin.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SendmailRequest {
     pub(crate) profile: Profile,
     /// `-t`: recipients from To, Cc and Bcc.
@@ -51,6 +51,101 @@ impl Aliases {
             .get(name)
             .or_else(|| self.0.get("default"))
             .map(Vec::as_slice)
+    }
+}
+
+/// A `sendmail` whose config cannot be used (none at all, no profile, an error in it):
+/// the message is read all the same and kept, unprepared, with the options it came with;
+/// `queue flush` prepares and sends it once the config is fixed.
+#[derive(Debug)]
+pub(crate) struct UnresolvedSendmail {
+    pub(crate) error: Error,
+    pub(crate) options: Unprepared,
+    pub(crate) outbox_dir: PathBuf,
+}
+
+/// The sendmail options a message kept unprepared needs to be prepared later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Unprepared {
+    pub(crate) recipients: Vec<String>,
+    pub(crate) extract_recipients: bool,
+    pub(crate) ignore_dots: bool,
+    pub(crate) from: Option<String>,
+    pub(crate) full_name: Option<String>,
+}
+
+impl SendmailRequest {
+    /// This request (the config's default profile, sender and aliases) for a message kept
+    /// with `options` before the config could be used.
+    pub(crate) fn for_unprepared(&self, options: &Unprepared) -> Result<SendmailRequest> {
+        let mut request = self.clone();
+        request.recipients = options.recipients.clone();
+        request.extract_recipients = options.extract_recipients;
+        request.ignore_dots = options.ignore_dots;
+        request.full_name = options.full_name.clone();
+        if let Some(from) = &options.from {
+            request.sender = Mailbox::parse(from)?;
+        }
+        Ok(request)
+    }
+}
+
+/// Resolves `sendmail`. When the message could be sent but the config cannot be used
+/// (`config_error`, no profile, a bad alias), the result is [`Request::SendmailUnresolved`]:
+/// a message that was handed over must be kept even then.
+pub(crate) fn resolve_or_keep(
+    context: &Context<'_>,
+    args: SendmailArgs,
+    config_error: Option<Error>,
+) -> Result<Request> {
+    let delivers = matches!(args.mode.as_deref(), None | Some("m"));
+    let options = Unprepared {
+        recipients: args.recipients.clone(),
+        extract_recipients: args.extract_recipients,
+        ignore_dots: args.ignore_dots || args.options.iter().any(|o| o == "i"),
+        from: args.from.clone(),
+        full_name: args.full_name.clone(),
+    };
+    let result = match config_error {
+        Some(error) if delivers => Err(error),
+        Some(error) => return Err(error),
+        None => resolve(context, args),
+    };
+    match result {
+        Err(error) if delivers && error.kind() == ErrorKind::Config => {
+            Ok(Request::SendmailUnresolved(UnresolvedSendmail {
+                error,
+                options,
+                outbox_dir: context.outbox_dir()?,
+            }))
+        }
+        other => other,
+    }
+}
+
+/// The request a message kept unprepared is sent with: the config's default profile, its
+/// sender and the aliases, as for `sendmail` with no options.
+pub(crate) fn base(context: &Context<'_>) -> Result<SendmailRequest> {
+    let args = SendmailArgs {
+        extract_recipients: false,
+        ignore_dots: false,
+        from: None,
+        full_name: None,
+        options: Vec::new(),
+        body_type: None,
+        dsn: None,
+        dsn_return: None,
+        envelope_id: None,
+        mode: None,
+        recipients: Vec::new(),
+        save_sent: false,
+    };
+    match resolve(context, args)? {
+        Request::Sendmail(request) => Ok(request),
+        _ => Err(Error::new(
+            ErrorKind::Internal,
+            "sendmail resolved to something else",
+        )),
     }
 }
 

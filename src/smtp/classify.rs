@@ -92,7 +92,6 @@ fn advice(stage: Stage, code: u16, kind: ErrorKind) -> String {
         );
     }
     match (stage, kind) {
-        (Stage::RcptTo, _) => "the recipient address was refused".into(),
         (Stage::Auth, _) => "login failed; check username and password (providers such as \
                              Gmail, QQ and 163 want an app password or authorization code)"
             .into(),
@@ -109,12 +108,121 @@ fn advice(stage: Stage, code: u16, kind: ErrorKind) -> String {
 /// The error for `reply` (`"550 5.1.1 no such user"`, code `code`) from `server` at `stage`.
 pub(crate) fn reply_error(server: &str, stage: Stage, code: u16, reply: &str) -> Error {
     let kind = classify(stage, code);
+    if stage == Stage::RcptTo && kind == ErrorKind::Data {
+        // One line with the next step; the caller names the recipient in front.
+        return Error::new(
+            kind,
+            format!(
+                "refused by {server} ({reply}); check the address for a typo or ask for the \
+                 right one; the message was not sent"
+            ),
+        )
+        .with_reply(reply);
+    }
     let advice = advice(stage, code, kind);
     Error::new(
         kind,
         format!("{server} replied {reply} to {}: {advice}", stage.describe()),
     )
     .with_reply(reply)
+}
+
+/// A TLS failure with `server`: trust is at stake, so it is never retried (77).
+pub(crate) fn tls_error(server: &str, tls: &rustls::Error) -> Error {
+    Error::new(
+        ErrorKind::Auth,
+        format!("TLS with {server} failed: {}", explain_tls(tls)),
+    )
+}
+
+/// What to do about a certificate nobody vouches for: the same two ways out everywhere.
+const TRUST_IT: &str = "if the server uses a private CA, set ca_file = \"/path/to/ca.pem\" in \
+    the profile; or pin this very certificate with tls_fingerprint (`rmail check` prints it)";
+
+/// A TLS failure in words: what is wrong (mostly with the certificate) and what to do.
+/// rustls's own Display of a certificate error is Rust debug text
+/// (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`), which says nothing
+/// to someone setting up a relay.
+pub(crate) fn explain_tls(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(cert) = err else {
+        return match err {
+            rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+                "the server did not answer in TLS; port 465 wants security = \"tls\", \
+                 ports 587 and 25 want security = \"starttls\""
+                    .to_string()
+            }
+            rustls::Error::PeerIncompatible(_) | rustls::Error::NoApplicationProtocol => {
+                "the server offers no TLS version or cipher rmail accepts (TLS 1.2 or newer); \
+                 the server needs a newer TLS setup"
+                    .to_string()
+            }
+            rustls::Error::AlertReceived(alert) => format!(
+                "the server ended the TLS handshake ({}); check the host name and port",
+                words(&format!("{alert:?}"))
+            ),
+            other => format!("{other}; check the host name, port and security setting"),
+        };
+    };
+    match cert {
+        C::UnknownIssuer => {
+            format!(
+                "the server's certificate is signed by a CA this machine does not trust; {TRUST_IT}"
+            )
+        }
+        C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired; its \
+             administrator must renew it (if this machine's clock is wrong, fix the clock)"
+            .to_string(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "the server's certificate is not valid yet; check this machine's clock".to_string()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            let names = match cert {
+                C::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+                    format!(" (it names {})", presented.join(", "))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "the server's certificate is for another host name{names}; set host to a name \
+                 the certificate holds"
+            )
+        }
+        C::Revoked => "the server's certificate has been revoked; do not send through it, \
+             ask its administrator"
+            .to_string(),
+        C::BadSignature | C::BadEncoding => "the server's certificate is damaged (its \
+             signature or encoding does not check out); ask its administrator"
+            .to_string(),
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the server's certificate is not meant for a TLS server; ask its administrator"
+                .to_string()
+        }
+        // webpki's reasons come wrapped in OtherError; its Debug name is all there is.
+        C::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "the server presents a CA certificate as its own (a self-signed certificate \
+             with CA:TRUE); give the server a certificate signed by that CA, or pin this one \
+             with tls_fingerprint (`rmail check` prints it)"
+                .to_string()
+        }
+        other => format!(
+            "the server's certificate was refused ({}); {TRUST_IT}",
+            words(&format!("{other:?}"))
+        ),
+    }
+}
+
+/// `UnknownIssuer` → `unknown issuer`: a debug name made readable.
+fn words(debug: &str) -> String {
+    let name: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -166,9 +274,33 @@ mod tests {
         let err = reply_error("mx:25", Stage::RcptTo, 550, "550 5.1.1 no such user");
         assert_eq!(err.kind(), Data);
         assert_eq!(err.reply(), Some("550 5.1.1 no such user"));
-        assert!(err.message().contains("RCPT TO"));
+        assert!(
+            err.message()
+                .starts_with("refused by mx:25 (550 5.1.1 no such user); check the address"),
+            "{}",
+            err.message()
+        );
         let err = reply_error("mx:25", Stage::Data, 250, "250 ok");
         assert_eq!(err.kind(), Temporary);
         assert!(err.message().contains("354"), "{}", err.message());
+    }
+
+    #[test]
+    fn tls_failures_in_words() {
+        use rustls::CertificateError as C;
+        let words_for = |e: C| explain_tls(&rustls::Error::InvalidCertificate(e));
+        assert!(
+            words_for(C::UnknownIssuer).contains("does not trust; if the server uses a private CA")
+        );
+        assert!(words_for(C::Expired).contains("has expired"));
+        assert!(words_for(C::NotValidForName).contains("another host name"));
+        assert_eq!(
+            words("UnhandledCriticalExtension"),
+            "unhandled critical extension"
+        );
+        let other = explain_tls(&rustls::Error::InvalidCertificate(
+            C::UnhandledCriticalExtension,
+        ));
+        assert!(other.contains("(unhandled critical extension)"), "{other}");
     }
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod data;
+mod redact;
 pub(crate) mod session;
 pub(crate) mod stream;
 pub(crate) mod tls;

@@ -144,6 +144,9 @@ pub(crate) struct Session {
     caps: Capabilities,
     /// MAIL FROM and the RCPT TOs go in one write (RFC 2920), when asked and offered.
     pipelining: bool,
+    /// The secret while AUTH runs: the trace shows replies with it (and anything that looks
+    /// like its encoding) redacted.
+    redact: Option<String>,
 }
 
 impl Session {
@@ -191,6 +194,7 @@ impl Session {
             server,
             caps: Capabilities::default(),
             pipelining: false,
+            redact: None,
         };
         let hello = client_id(profile);
         session.expect(Stage::Greeting, None)?;
@@ -309,7 +313,30 @@ impl Session {
                 ),
             ));
         };
-        let credentials = Credentials::new(username.clone(), secret.expose().to_string());
+        // A reply during AUTH may echo the credential: while it runs, the -v trace redacts
+        // it, and so does the error that comes out of it (it goes to stderr, the log and
+        // the outbox).
+        self.redact = Some(secret.expose().to_string());
+        let result = self.authenticate(username, secret, mechanism);
+        self.redact = None;
+        result.map_err(|err| {
+            let clean = |text: &str| super::redact::auth_reply(text, secret.expose());
+            let redacted = Error::new(err.kind(), clean(err.message()));
+            match err.reply() {
+                Some(reply) => redacted.with_reply(clean(reply)),
+                None => redacted,
+            }
+        })
+    }
+
+    /// The AUTH exchange itself: the first line, the answers to 334 challenges, the result.
+    fn authenticate(
+        &mut self,
+        username: &str,
+        secret: &Secret,
+        mechanism: Mechanism,
+    ) -> Result<()> {
+        let credentials = Credentials::new(username.to_string(), secret.expose().to_string());
         let auth_error = |server: &str, e: lettre::transport::smtp::Error| {
             Error::new(ErrorKind::Auth, format!("AUTH with {server} failed: {e}"))
         };
@@ -640,7 +667,10 @@ impl Session {
 
     fn trace_in(&self, line: &str) {
         if self.verbose {
-            eprintln!("smtp: <- {line}");
+            match &self.redact {
+                Some(secret) => eprintln!("smtp: <- {}", super::redact::auth_reply(line, secret)),
+                None => eprintln!("smtp: <- {line}"),
+            }
         }
     }
 }
@@ -669,12 +699,6 @@ impl std::fmt::Display for StarttlsInjection {
 }
 
 impl std::error::Error for StarttlsInjection {}
-
-/// Whether `err` is a STARTTLS response injection (an attack on the path, not a property
-/// of the server: worth keeping the message for a later try).
-pub(crate) fn is_starttls_injection(err: &Error) -> bool {
-    std::error::Error::source(err).is_some_and(|s| s.is::<StarttlsInjection>())
-}
 
 /// A reply as it came on the wire (for lettre's AUTH challenge parser).
 fn reply_wire(reply: &Reply) -> String {
@@ -742,13 +766,7 @@ fn wire_error(server: &str, stage: Option<Stage>, err: WireError) -> Error {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        return Error::new(
-            ErrorKind::Auth,
-            format!(
-                "TLS with {server} failed: {tls}; if the server uses a private CA, set \
-                 ca_file = \"/path/to/ca.pem\" in the profile, or pin it with tls_fingerprint"
-            ),
-        );
+        return crate::smtp::classify::tls_error(server, tls);
     }
     let during = stage
         .map(|s| format!(" during {}", s.describe()))

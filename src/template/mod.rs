@@ -14,8 +14,10 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::template::confine::confine;
+use crate::template::confine::{Confined, confine};
 
+pub(crate) mod address;
+mod beneath;
 pub(crate) mod confine;
 pub(crate) mod find;
 pub(crate) mod values;
@@ -102,12 +104,13 @@ pub(crate) struct Template {
     dir: PathBuf,
     kind: BodyKind,
     env: Environment<'static>,
+    /// Address fields, one compiled slot per mailbox the template spells.
+    to: Vec<AddressSlot>,
+    cc: Vec<AddressSlot>,
+    bcc: Vec<AddressSlot>,
+    from: Vec<AddressSlot>,
+    reply_to: Vec<AddressSlot>,
     /// Names of the compiled front-matter templates (also how errors refer to them).
-    to: Vec<String>,
-    cc: Vec<String>,
-    bcc: Vec<String>,
-    from: Option<String>,
-    reply_to: Option<String>,
     subject: Option<String>,
     headers: Vec<(String, String)>,
     attach: Vec<String>,
@@ -129,6 +132,21 @@ impl std::fmt::Debug for Template {
     }
 }
 
+/// One mailbox of an address field, compiled: its parts are templates of their own, so a
+/// value can fill a part but never change how many mailboxes there are (see [`address`]).
+#[derive(Debug)]
+struct AddressSlot {
+    /// How errors name the field: `to`, `cc[2]`.
+    field: String,
+    /// Template names of the display name and the address, or of the whole mailbox.
+    name: Option<String>,
+    address: String,
+    whole: bool,
+    /// The variables each part reads, to name the culprit when a value is refused.
+    name_vars: Vec<String>,
+    address_vars: Vec<String>,
+}
+
 /// One row's message: the spec without its files, and the confined paths of those files.
 /// Files are read later ([`Rendered::into_spec`]) so that a merge can read a file shared by
 /// every row once, and need not hold every row's attachments in memory at the same time.
@@ -137,25 +155,25 @@ pub(crate) struct Rendered {
     /// Everything but attachments and inline images; `from` is `None` when the template
     /// does not set it (the caller supplies the profile's).
     pub(crate) spec: MessageSpec,
-    /// Canonical paths, inside the allowed folders.
-    pub(crate) attach: Vec<PathBuf>,
-    /// Content-ID and canonical path.
-    pub(crate) inline: Vec<(String, PathBuf)>,
+    /// Files inside the allowed folders, checked; read (and checked again) when sent.
+    pub(crate) attach: Vec<Confined>,
+    /// Content-ID and file.
+    pub(crate) inline: Vec<(String, Confined)>,
 }
 
 impl Rendered {
     /// Reads the files with `load` (which may share cached parts) and completes the spec.
     pub(crate) fn into_spec(
         self,
-        mut load: impl FnMut(&Path) -> Result<Part>,
+        mut load: impl FnMut(&Confined) -> Result<Part>,
     ) -> Result<MessageSpec> {
         let mut spec = self.spec;
-        for path in &self.attach {
-            spec.attachments.push(load(path)?);
+        for file in &self.attach {
+            spec.attachments.push(load(file)?);
         }
-        for (cid, path) in &self.inline {
+        for (cid, file) in &self.inline {
             spec.inline
-                .push(InlineImage::new(cid.clone(), load(path)?)?);
+                .push(InlineImage::new(cid.clone(), load(file)?)?);
         }
         Ok(spec)
     }
@@ -293,16 +311,54 @@ impl Template {
                 })
                 .collect()
         };
-        let to = list(&mut add, "to", front.to.into_vec())?;
-        let cc = list(&mut add, "cc", front.cc.into_vec())?;
-        let bcc = list(&mut add, "bcc", front.bcc.into_vec())?;
+        let mut addresses = |key: &str, values: Vec<String>| -> Result<Vec<AddressSlot>> {
+            let many = values.len() > 1;
+            let mut slots = Vec::new();
+            for (i, value) in values.into_iter().enumerate() {
+                let field = if many {
+                    format!("{key}[{}]", i + 1)
+                } else {
+                    key.to_string()
+                };
+                let spelled = address::slots(&value);
+                let numbered = spelled.len() > 1;
+                for (j, slot) in spelled.into_iter().enumerate() {
+                    let label = if numbered {
+                        format!("{field} mailbox {}", j + 1)
+                    } else {
+                        field.clone()
+                    };
+                    slots.push(match slot {
+                        address::Slot::Parts { name, address } => AddressSlot {
+                            name_vars: name.as_deref().map(address::variables).unwrap_or_default(),
+                            address_vars: address::variables(&address),
+                            name: name
+                                .map(|n| add(format!("{label} (name)"), n, 0))
+                                .transpose()?,
+                            address: add(format!("{label} (address)"), address, 0)?,
+                            whole: false,
+                            field: field.clone(),
+                        },
+                        address::Slot::Whole(source) => AddressSlot {
+                            name_vars: Vec::new(),
+                            address_vars: address::variables(&source),
+                            name: None,
+                            address: add(label, source, 0)?,
+                            whole: true,
+                            field: field.clone(),
+                        },
+                    });
+                }
+            }
+            Ok(slots)
+        };
+        let to = addresses("to", front.to.into_vec())?;
+        let cc = addresses("cc", front.cc.into_vec())?;
+        let bcc = addresses("bcc", front.bcc.into_vec())?;
+        let from = addresses("from", front.from.into_iter().collect())?;
+        let reply_to = addresses("reply_to", front.reply_to.into_iter().collect())?;
         let attach = list(&mut add, "attach", front.attach)?;
         let unsubscribe = list(&mut add, "unsubscribe", front.unsubscribe.into_vec())?;
-        let from = front.from.map(|v| add("from".into(), v, 0)).transpose()?;
-        let reply_to = front
-            .reply_to
-            .map(|v| add("reply_to".into(), v, 0))
-            .transpose()?;
         let subject = front
             .subject
             .map(|v| add("subject".into(), v, 0))
@@ -393,13 +449,48 @@ impl Template {
             let detail = e.detail().unwrap_or("");
             let what = match undefined_name(detail) {
                 Some(var) if e.kind() == minijinja::ErrorKind::UndefinedError => {
-                    format!("undefined variable `{var}`")
+                    format!("{UNDEFINED}{var}`")
                 }
                 _ if detail.is_empty() => e.kind().to_string(),
                 _ => format!("{}: {detail}", e.kind()),
             };
             Error::data(format!("{what} in {at}"))
         })
+    }
+
+    /// Renders one mailbox slot. Each part must stay what the template made it: a value that
+    /// would add, split or change a mailbox is refused, naming the field and the variables.
+    fn render_mailbox(&self, slot: &AddressSlot, vars: &Value) -> Result<Option<Mailbox>> {
+        let refuse = |why: String, culprits: &[String]| {
+            let from = match culprits {
+                [] => String::new(),
+                [one] => format!(" (the value of `{one}`)"),
+                many => format!(
+                    " (the values of {})",
+                    many.iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Error::data(format!(
+                "`{}`: {why}{from}; a value from data fills in a name or an address, it \
+                 cannot add or change a recipient",
+                slot.field
+            ))
+        };
+        let address = self.render_one(&slot.address, vars)?;
+        if slot.whole {
+            return address::one_mailbox(&address).map_err(|why| refuse(why, &slot.address_vars));
+        }
+        let email =
+            address::bare_address(&address).map_err(|why| refuse(why, &slot.address_vars))?;
+        let name = match &slot.name {
+            Some(name) => address::display_name(&self.render_one(name, vars)?)
+                .map_err(|why| refuse(why, &slot.name_vars))?,
+            None => None,
+        };
+        Ok(Some(Mailbox { name, email }))
     }
 
     /// Renders the message for one row. `roots` are the folders attachments may come from
@@ -422,13 +513,13 @@ impl Template {
         if !roots.contains(&self.dir.as_path()) {
             roots.insert(0, &self.dir);
         }
-        let addresses = |key: &str, names: &[String]| -> Result<Vec<Mailbox>> {
-            let mut all = Vec::new();
+        let addresses = |key: &str, slots: &[AddressSlot]| -> Result<Vec<Mailbox>> {
             if skipped(key) {
-                return Ok(all);
+                return Ok(Vec::new());
             }
-            for name in names {
-                all.extend(Mailbox::parse_list(&self.render_one(name, vars)?)?);
+            let mut all = Vec::new();
+            for slot in slots {
+                all.extend(self.render_mailbox(slot, vars)?);
             }
             Ok(all)
         };
@@ -459,21 +550,11 @@ impl Template {
             }
         };
         let spec = MessageSpec {
-            from: match &self.from {
-                Some(name) if !skipped("from") => {
-                    Some(Mailbox::parse(&self.render_one(name, vars)?)?)
-                }
-                _ => None,
-            },
+            from: addresses("from", &self.from)?.into_iter().next(),
             to: addresses("to", &self.to)?,
             cc: addresses("cc", &self.cc)?,
             bcc: addresses("bcc", &self.bcc)?,
-            reply_to: match &self.reply_to {
-                Some(name) if !skipped("reply_to") => {
-                    Mailbox::parse_list(&self.render_one(name, vars)?)?
-                }
-                _ => Vec::new(),
-            },
+            reply_to: addresses("reply_to", &self.reply_to)?,
             subject,
             text,
             html,
@@ -520,6 +601,16 @@ impl Template {
         })
     }
 }
+
+/// The variable an "undefined variable" error of [`Template::render`] is about, so that the
+/// caller can say how to define it (a `--var` for `rmail send`, a data column for a merge).
+pub(crate) fn undefined_variable(err: &Error) -> Option<&str> {
+    let rest = err.message().strip_prefix(UNDEFINED)?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// How [`Template::render`] starts the message of an undefined variable.
+const UNDEFINED: &str = "undefined variable `";
 
 /// `` `name` is undefined `` → `name`.
 fn undefined_name(detail: &str) -> Option<&str> {
@@ -587,7 +678,7 @@ mod tests {
         assert_eq!(r.spec.subject, "Invoice 7 & more");
         assert_eq!(r.spec.html.as_deref(), Some("<p>Hi A &amp; B</p>\n"));
         assert_eq!(r.spec.headers[0].value, "7");
-        assert!(r.attach[0].ends_with("files/inv-7.pdf"));
+        assert!(r.attach[0].path().ends_with("files/inv-7.pdf"));
 
         let err = t
             .render(&vars(&[("name", "A"), ("email", "a@x.com")]), &[])

@@ -151,11 +151,24 @@ fn expect_kept(
     recipients: &[&str],
     words: &[&str],
 ) -> (Rmail, Run) {
+    expect_kept_with(mode, profile_toml, recipients, 75, words)
+}
+
+/// Like [`expect_kept`], for a failure that exits `code` (77 for a wrong password in
+/// sendmail mode) and still keeps the message.
+#[track_caller]
+fn expect_kept_with(
+    mode: Mode,
+    profile_toml: &str,
+    recipients: &[&str],
+    code: i32,
+    words: &[&str],
+) -> (Rmail, Run) {
     let mut cmd = mode.command();
     cmd.write_config(&config(profile_toml));
     mode.message_to(&mut cmd, recipients);
     let run = cmd.run();
-    run.assert_code(75);
+    run.assert_code(code);
     let mut all_words = vec!["outbox"];
     all_words.extend_from_slice(words);
     assert_one_line(&run, &all_words);
@@ -164,6 +177,46 @@ fn expect_kept(
     assert!(
         run.stderr.contains(&ids[0]),
         "stderr names the kept id\n{run}"
+    );
+    (cmd, run)
+}
+
+/// A permanent refusal: `send` keeps nothing; `sendmail` (which never drops a message it
+/// read) keeps it in `outbox/failed/`, never to be flushed. Either way nothing waits to be
+/// sent again.
+#[track_caller]
+fn expect_refused(
+    mode: Mode,
+    profile_toml: &str,
+    recipients: &[&str],
+    code: i32,
+    words: &[&str],
+) -> (Rmail, Run) {
+    if mode == Mode::Send {
+        return expect_not_kept(mode, profile_toml, recipients, code, words);
+    }
+    let mut cmd = mode.command();
+    cmd.write_config(&config(profile_toml));
+    mode.message_to(&mut cmd, recipients);
+    let run = cmd.run();
+    run.assert_code(code);
+    assert_one_line(&run, words);
+    assert!(
+        cmd.outbox_ids().is_empty(),
+        "nothing waits to be sent again\n{run}"
+    );
+    let failed: Vec<String> = fs::read_dir(cmd.outbox_dir().join("failed"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(failed.len(), 1, "kept in failed/\n{run}");
+    assert!(
+        run.stderr.contains(&failed[0]),
+        "names the kept copy\n{run}"
     );
     (cmd, run)
 }
@@ -337,11 +390,11 @@ fn sendmail_451_at_data_is_kept_and_flushed() {
     flush_delivers_exactly_once(&cmd, &server, false, &rcpts);
 }
 
-/// ... and a 5xx greeting is permanent: reported, not kept.
+/// ... and a 5xx greeting is permanent: reported, kept only in failed/.
 #[test]
 fn sendmail_554_at_greeting_is_permanent() {
     let server = Server::start(ServerOptions::plain().greeting_code(554));
-    expect_not_kept(
+    expect_refused(
         Mode::Sendmail,
         &profile_for(&server),
         &["ops@example.com"],
@@ -370,7 +423,7 @@ fn send_temporary_failure_exits_75() {
 fn one_rcpt_550(mode: Mode) {
     let rcpts = ["a@example.com", "nobody@example.com", "c@example.com"];
     let server = Server::start(ServerOptions::plain().rcpt_reply("nobody@example.com", 550));
-    let (_cmd, _run) = expect_not_kept(
+    let (_cmd, _run) = expect_refused(
         mode,
         &profile_for(&server),
         &rcpts,
@@ -413,7 +466,7 @@ fn send_552_at_data_is_permanent() {
 #[test]
 fn sendmail_552_at_data_is_permanent() {
     let server = Server::start(ServerOptions::plain().data_reply(552));
-    expect_not_kept(
+    expect_refused(
         Mode::Sendmail,
         &profile_for(&server),
         &["ops@example.com"],
@@ -455,10 +508,12 @@ fn untrusted_certificate_is_refused() {
     }
 }
 
+/// sendmail never drops a message it read: a TLS problem is fixable, so the message is
+/// kept (exit 77 still says what happened) and a flush after the fix delivers it once.
 #[test]
-fn sendmail_untrusted_certificate_is_refused() {
+fn sendmail_untrusted_certificate_is_refused_and_kept() {
     let server = Server::start(ServerOptions::starttls().untrusted_cert());
-    expect_not_kept(
+    let (cmd, _run) = expect_kept_with(
         Mode::Sendmail,
         &profile_for(&server),
         &["ops@example.com"],
@@ -466,6 +521,8 @@ fn sendmail_untrusted_certificate_is_refused() {
         &["certificate"],
     );
     assert!(server.messages().is_empty());
+    let fixed = Server::start(ServerOptions::starttls());
+    flush_delivers_exactly_once(&cmd, &fixed, true, &["ops@example.com"]);
 }
 
 #[test]
@@ -564,9 +621,9 @@ fn auth_535_is_an_auth_failure_and_never_shows_the_password() {
 }
 
 #[test]
-fn sendmail_auth_535_is_not_queued() {
+fn sendmail_auth_535_is_kept_until_the_password_is_fixed() {
     let server = Server::start(ServerOptions::starttls().auth("alice", "right-password"));
-    let (_cmd, run) = expect_not_kept(
+    let (cmd, run) = expect_kept_with(
         Mode::Sendmail,
         &wrong_password_profile(&server),
         &["ops@example.com"],
@@ -574,7 +631,12 @@ fn sendmail_auth_535_is_not_queued() {
         &["535"],
     );
     assert!(!run.stderr.contains(WRONG_PASSWORD), "{run}");
+    for secret in credential_encodings() {
+        assert!(!run.stderr.contains(&secret), "{run}");
+    }
     assert!(server.messages().is_empty());
+    // profile_for has the right password: the flush after the fix delivers it once.
+    flush_delivers_exactly_once(&cmd, &server, true, &["ops@example.com"]);
 }
 
 /// The healthy path of the same harness, so a broken setup cannot make the matrix pass.

@@ -8,13 +8,23 @@
 mod support;
 
 mod cli;
+mod confine;
+mod cron;
 mod dkim;
 mod faults;
 mod harness;
+mod injection;
+mod input;
+mod interactive;
+mod journal;
+mod lifecycle;
 mod load;
 mod merge;
+mod messages;
 mod oauth;
+mod oneoff;
 mod packaging;
+mod private;
 mod queue;
 mod resolve;
 mod send;

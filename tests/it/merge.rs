@@ -684,7 +684,7 @@ fn progress_bar_only_on_a_terminal() {
     let (_dir, template, data) = merge_dir(30);
     let rmail = rmail_for(&server, "");
     let command = format!(
-        "{} --config {} merge {} --data {} --rate 100/s",
+        "{} --config {} merge {} --data {} --rate 100/s --yes",
         crate::support::rmail_bin().display(),
         rmail.config_path().display(),
         template.display(),

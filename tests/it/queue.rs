@@ -229,6 +229,14 @@ fn flush_against_a_still_failing_server_keeps_and_counts_attempts() {
     let queued_at = entry_meta(&cmd, id)["queued_at"].clone();
 
     for attempt in 2..=3 {
+        // The first retry is due at once; later ones back off (tests/it/lifecycle.rs):
+        // move the entry's clock on so that this flush tries again.
+        if attempt > 2 {
+            let path = cmd.outbox_dir().join(format!("{id}.json"));
+            let mut meta = entry_meta(&cmd, id);
+            meta["next_attempt"] = serde_json::json!(0);
+            fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        }
         let run = queue(&cmd, &["flush"]);
         run.assert_code(75);
         assert!(

@@ -207,7 +207,15 @@ pub(crate) struct FailedRows {
 impl FailedRows {
     /// Creates (or truncates) `path`; CSV/TSV get the header at once.
     pub(crate) fn create(path: &Path, format: Format, columns: &[String]) -> Result<FailedRows> {
-        let file = File::create(path).map_err(|e| cant_write(path, &e))?;
+        // Private: the rows are people's addresses and whatever else the data holds.
+        let file = crate::private::open(
+            path,
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true),
+        )
+        .map_err(|e| cant_write(path, &e))?;
         let mut out = FailedRows {
             path: path.to_path_buf(),
             format,

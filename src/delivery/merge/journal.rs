@@ -43,12 +43,32 @@ impl Journal {
                 ),
             )
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(cant)?;
+        let mut file = crate::private::open(
+            path,
+            OpenOptions::new().read(true).append(true).create(true),
+        )
+        .map_err(cant)?;
+        if !file.metadata().map_err(cant)?.is_file() {
+            return Err(cant(std::io::Error::other("not a regular file")));
+        }
+        // One merge per journal: a second run of the same merge would send every row the
+        // first has not journaled yet, again. It refuses at once rather than wait: the
+        // first may run for hours, and a cron job that waits piles up behind it.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorKind::Temporary,
+                    format!(
+                        "the merge journal {} is in use by another rmail merge of the same data; \
+                         wait for it to finish (then run this again to send what is left), or \
+                         give a separate merge its own --journal PATH",
+                        path.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(cant(e)),
+        }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(cant)?;
 
@@ -103,7 +123,7 @@ impl Journal {
                 Error::new(
                     ErrorKind::CantCreate,
                     format!(
-                        "cannot write to the merge journal {}: {e}; stopped so that no row is sent twice",
+                        "cannot write to the merge journal {}: {e}",
                         self.path.display()
                     ),
                 )
@@ -122,14 +142,24 @@ impl Drop for Journal {
     }
 }
 
-/// The keys of complete, non-comment lines.
+/// The keys of complete, non-comment lines: the first word, and a `--key` column key
+/// (`k:…`) right after it when the row was sent with one.
 fn parse(bytes: &[u8]) -> HashSet<String> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect()
+    let mut keys = HashSet::new();
+    for line in String::from_utf8_lossy(bytes).lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        keys.extend(words.next().map(str::to_string));
+        keys.extend(
+            words
+                .next()
+                .filter(|w| w.starts_with(crate::delivery::merge::key::PREFIX))
+                .map(str::to_string),
+        );
+    }
+    keys
 }
 
 #[cfg(test)]

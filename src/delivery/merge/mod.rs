@@ -5,6 +5,7 @@
 
 pub(crate) mod data;
 pub(crate) mod journal;
+pub(crate) mod key;
 pub(crate) mod pace;
 pub(crate) mod plan;
 pub(crate) mod pool;

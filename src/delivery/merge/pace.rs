@@ -13,7 +13,8 @@ pub(crate) struct Pace {
 impl Pace {
     pub(crate) fn new(per_second: f64) -> Pace {
         Pace {
-            interval: Duration::from_secs_f64(1.0 / per_second),
+            // settings/ bounds the rate; a value that still does not fit means "no wait".
+            interval: Duration::try_from_secs_f64(1.0 / per_second).unwrap_or_default(),
             next: Mutex::new(Instant::now()),
         }
     }

@@ -11,14 +11,16 @@ use std::path::{Path, PathBuf};
 
 use crate::delivery::merge::data::{DataFile, Row, row_key};
 use crate::delivery::merge::journal::Journal;
+use crate::delivery::merge::key;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::address::Mailbox;
 use crate::message::spec::{Envelope, Header, Part};
 use crate::mime::{dkim, render as mime};
+use crate::template::confine::Confined;
 use crate::template::{self, Rendered, Template};
 
 /// How many rows use each file.
-pub(crate) type Uses = HashMap<PathBuf, usize>;
+pub(crate) type Uses = HashMap<Confined, usize>;
 
 /// Distinct files counted for sharing: beyond this (a merge with one file per row), the
 /// rest are read for each row that uses them, as files used once are anyway.
@@ -138,9 +140,11 @@ pub(crate) struct Plan {
     default_from: Option<Mailbox>,
     redirect: Option<Mailbox>,
     /// Files used by more than one row, read and base64-encoded once.
-    cache: HashMap<PathBuf, Part>,
+    cache: HashMap<Confined, Part>,
     /// The profile's DKIM key: every message is signed as it is built.
     signer: Option<dkim::Signer>,
+    /// `--key COLUMN`: rows are journaled by this column too.
+    key: Option<String>,
 }
 
 impl Plan {
@@ -151,6 +155,7 @@ impl Plan {
         default_from: Option<Mailbox>,
         redirect: Option<Mailbox>,
         signer: Option<dkim::Signer>,
+        key: Option<String>,
     ) -> Plan {
         Plan {
             template,
@@ -159,6 +164,7 @@ impl Plan {
             redirect,
             cache: HashMap::new(),
             signer,
+            key,
         }
     }
 
@@ -195,9 +201,9 @@ impl Plan {
     /// The message for one row, as bytes: rendered again (checking kept nothing of it).
     pub(crate) fn build(&self, row: &Row) -> Result<(Envelope, Vec<u8>)> {
         let rendered = self.render(row)?;
-        let spec = rendered.into_spec(|path| match self.cache.get(path) {
+        let spec = rendered.into_spec(|file| match self.cache.get(file) {
             Some(part) => Ok(part.clone()),
-            None => Part::read(path, "attachment"),
+            None => file.read(),
         })?;
         let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
         Ok((spec.envelope(), bytes))
@@ -205,7 +211,8 @@ impl Plan {
 
     /// Reads the data file once, rendering every selected row before anything is sent, and
     /// counts what the journal (when given) already has. On any bad row, fails with every
-    /// problem (one line each) and nothing sent.
+    /// problem (one line each) and nothing sent; a `--key` column missing from a row, or the
+    /// same in two rows, fails at once.
     pub(crate) fn check(
         &self,
         data: &DataFile,
@@ -218,11 +225,20 @@ impl Plan {
         let mut bad = 0usize;
         let mut repeats: HashMap<u64, usize> = HashMap::new();
         let mut first_lines: HashMap<usize, String> = HashMap::new();
+        let mut distinct = key::Distinct::default();
         let rows = data.rows()?;
         checked.columns = rows.columns().to_vec();
         for row in rows {
             let row = row?;
             checked.rows += 1;
+            let column_key = match &self.key {
+                Some(column) => {
+                    let key = key::column_key(&row, column, &checked.columns, &data.path)?;
+                    distinct.check(&row, column, &key, &data.path)?;
+                    Some(key)
+                }
+                None => None,
+            };
             let digest = row.digest();
             let prefix = prefix(&digest);
             let occurrence = if checked.seen.insert(prefix) {
@@ -253,6 +269,7 @@ impl Plan {
                 }
                 Err(err) => {
                     bad += 1;
+                    let err = with_fix(err, &data.path, &checked.columns);
                     let message = err.message().to_string();
                     let room = problems.len() < MAX_LISTED_PROBLEMS;
                     match problems.iter_mut().find(|(m, _)| *m == message) {
@@ -266,7 +283,10 @@ impl Plan {
                     continue;
                 }
             }
-            let done = journal.is_some_and(|j| j.contains(&row_key(&digest, occurrence)));
+            let done = journal.is_some_and(|j| {
+                j.contains(&row_key(&digest, occurrence))
+                    || column_key.as_ref().is_some_and(|k| j.contains(k))
+            });
             if done {
                 checked.already += 1;
             } else if checked.pending < selection.limit.unwrap_or(usize::MAX) {
@@ -304,11 +324,11 @@ impl Plan {
 
     /// Reads and encodes, once, every file more than one row uses.
     pub(crate) fn cache_shared(&mut self, uses: &Uses) -> Result<()> {
-        for (path, &count) in uses {
+        for (file, &count) in uses {
             if count > 1 {
-                let mut part = Part::read(path, "attachment")?;
+                let mut part = file.read()?;
                 mime::pre_encode(&mut part);
-                self.cache.insert(path.clone(), part);
+                self.cache.insert(file.clone(), part);
             }
         }
         Ok(())
@@ -350,7 +370,7 @@ impl Plan {
     }
 
     /// The second pass: the rows checking chose to send, in file order, each with its
-    /// journal key. A row that was not checked (the data file changed in between) stops the
+    /// journal key (the content key, and with `--key` the column key after a space). A row that was not checked (the data file changed in between) stops the
     /// pass with an error before it is sent.
     pub(crate) fn pending<'a>(
         &'a self,
@@ -381,11 +401,38 @@ impl Plan {
                     continue;
                 }
                 left -= 1;
+                let key = match &self.key {
+                    Some(column) => {
+                        match key::column_key(&row, column, &checked.columns, &data.path) {
+                            Ok(by_column) => format!("{key} {by_column}"),
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                    None => key,
+                };
                 return Some(Ok((row, key)));
             }
             None
         }))
     }
+}
+
+/// An undefined variable gets the fix: the column the data file lacks.
+fn with_fix(err: Error, data: &Path, columns: &[String]) -> Error {
+    let Some(var) = template::undefined_variable(&err) else {
+        return err;
+    };
+    let data = data.display();
+    let add = if columns.is_empty() {
+        format!("add the key \"{var}\" to each object in {data}")
+    } else {
+        let has = columns.join(", ");
+        format!("add a column {var} to {data} (it has: {has})")
+    };
+    Error::data(format!(
+        "{}; {add}, or write {{{{ {var} | default(\"\") }}}} in the template",
+        err.message()
+    ))
 }
 
 /// `1, 2, 3, 5, 7, 8` → `1-3, 5, 7-8`.

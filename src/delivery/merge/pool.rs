@@ -26,6 +26,11 @@ const READ_AHEAD: usize = 8;
 /// Builds the message of a job: its envelope and bytes.
 pub(crate) type Build<'a, J> = dyn Fn(&J) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
 
+/// Records that the server accepted a job (with its recipients): the journal. It runs on
+/// the session's thread before that session takes another job, so a journal that cannot be
+/// written stops the merge before the next row.
+pub(crate) type Record<'a, J> = dyn Fn(&J, &str) -> Result<()> + Sync + 'a;
+
 /// What happened to one job, as it happens.
 #[derive(Debug)]
 pub(crate) enum Event<J> {
@@ -38,6 +43,12 @@ pub(crate) enum Event<J> {
         message: Vec<u8>,
     },
     Failed {
+        row: J,
+        error: Error,
+        to: String,
+    },
+    /// Accepted by the server, but [`Record`] failed: a re-run would send it again.
+    Unrecorded {
         row: J,
         error: Error,
         to: String,
@@ -55,6 +66,10 @@ pub(crate) struct Pool<'a, J> {
     pub(crate) verbose: bool,
     pub(crate) pace: Option<Pace>,
     pub(crate) build: &'a Build<'a, J>,
+    /// Set (by Ctrl-C) to stop taking rows: messages in flight finish, the rest wait for
+    /// the next run.
+    pub(crate) interrupted: &'a AtomicBool,
+    pub(crate) record: &'a Record<'a, J>,
 }
 
 /// What the pool did, for the summary and the exit code (the failures themselves went to
@@ -63,6 +78,9 @@ pub(crate) struct Pool<'a, J> {
 pub(crate) struct Outcome {
     pub(crate) sent: usize,
     pub(crate) failed: usize,
+    /// Rows accepted but not journaled (counted in `sent` too; the caller heard of each
+    /// as [`Event::Unrecorded`]).
+    pub(crate) unrecorded: usize,
     pub(crate) fatal: Option<Error>,
 }
 
@@ -218,6 +236,11 @@ impl<J: Send> Pool<'_, J> {
                 match event {
                     Event::Sent { .. } => outcome.sent += 1,
                     Event::Failed { .. } => outcome.failed += 1,
+                    Event::Unrecorded { error, .. } => {
+                        outcome.sent += 1;
+                        outcome.unrecorded += 1;
+                        outcome.fatal.get_or_insert(error);
+                    }
                     Event::Fatal(error) => {
                         outcome.fatal.get_or_insert(error);
                     }
@@ -236,8 +259,12 @@ impl<J> Shared<'_, '_, J> {
         self.queue.close();
     }
 
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.pool.interrupted.load(Ordering::SeqCst)
+    }
+
     fn next_row(&self) -> Option<J> {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopped() {
             return None;
         }
         self.queue.pop()
@@ -264,7 +291,7 @@ impl<J> Shared<'_, '_, J> {
             if let Some(pace) = &self.pool.pace {
                 pace.wait();
             }
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopped() {
                 self.requeue(row);
                 break;
             }
@@ -299,13 +326,21 @@ impl<J> Shared<'_, '_, J> {
             match current.send(&envelope, &bytes) {
                 Ok(reply) => {
                     session = Some(current);
-                    let _ = tx.send(Event::Sent {
-                        row,
-                        reply,
-                        to,
-                        envelope,
-                        message: bytes,
-                    });
+                    match (self.pool.record)(&row, &to) {
+                        Ok(()) => {
+                            let _ = tx.send(Event::Sent {
+                                row,
+                                reply,
+                                to,
+                                envelope,
+                                message: bytes,
+                            });
+                        }
+                        Err(error) => {
+                            self.halt();
+                            let _ = tx.send(Event::Unrecorded { row, error, to });
+                        }
+                    }
                 }
                 Err(error) => {
                     // A refused recipient leaves the session clean (rmail sent RSET); after

@@ -22,6 +22,7 @@
 #![allow(dead_code)]
 
 pub mod imapd;
+pub mod pty;
 pub mod raw;
 
 use std::ffi::OsStr;
