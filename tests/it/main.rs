@@ -14,6 +14,7 @@ mod harness;
 mod load;
 mod merge;
 mod packaging;
+mod preview;
 mod queue;
 mod resolve;
 mod send;
