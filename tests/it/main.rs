@@ -19,5 +19,6 @@ mod queue;
 mod resolve;
 mod send;
 mod sendmail;
+mod session;
 mod template;
 mod tls;
