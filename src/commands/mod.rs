@@ -2,6 +2,7 @@
 //! layer and `report/` print; everything they call returns values and typed errors.
 
 pub(crate) mod check;
+pub(crate) mod manual;
 pub(crate) mod merge;
 pub(crate) mod packaging;
 pub(crate) mod profiles;
