@@ -2,7 +2,7 @@
 # Builds the Debian packages into target/debian/: rmail (binary, man page, completions,
 # systemd user timer) and rmail-mta (/usr/sbin/sendmail → rmail). Needs cargo-deb:
 #   cargo install cargo-deb --locked
-# Install with: sudo apt-get install ./target/debian/rmail_*.deb [./target/debian/rmail-mta_*.deb]
+# Install with: sudo apt-get install ./target/debian/rmail-cli_*.deb [./target/debian/rmail-mta_*.deb]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,6 @@ mkdir -p "$assets"
 "$bin" completions bash > "$assets/rmail.bash"
 "$bin" completions zsh > "$assets/_rmail"
 "$bin" completions fish > "$assets/rmail.fish"
-cargo deb --no-build --locked
-cargo deb --no-build --locked --variant mta
+cargo deb --no-build --locked --fast
+cargo deb --no-build --locked --fast --variant mta
 ls target/debian/*.deb

@@ -2,6 +2,7 @@
 //! layer and `report/` print; everything they call returns values and typed errors.
 
 pub(crate) mod check;
+pub(crate) mod login;
 pub(crate) mod manual;
 pub(crate) mod merge;
 pub(crate) mod packaging;
@@ -29,6 +30,7 @@ pub(crate) fn run(resolved: Resolved) -> Result<Report> {
         Request::Queue(request) => queue::run(request),
         Request::Profiles(request) => profiles::run(request),
         Request::Check(request) => check::run(request),
+        Request::Login(request) => login::run(request),
         Request::Completions(shell) => packaging::completions(shell),
         Request::Man => packaging::man(),
     }

@@ -38,8 +38,15 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             let kept = flushed.kept.len();
             let mut report = Report::default();
             if log.verbose || kept > 0 {
+                let copies = match flushed.copies {
+                    0 => String::new(),
+                    n => format!(
+                        ", {n} cop{} saved in Sent",
+                        if n == 1 { "y" } else { "ies" }
+                    ),
+                };
                 report.push(format!(
-                    "rmail: queue flush: {} sent, {kept} kept in {}",
+                    "rmail: queue flush: {} sent{copies}, {kept} kept in {}",
                     flushed.sent,
                     outbox.dir().display()
                 ));

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::dirs;
-use crate::config::profile::{AuthMechanism, DkimAlgorithm, Security};
+use crate::config::profile::{AuthMechanism, DkimAlgorithm, SaveSent, Security};
 use crate::error::{Error, Result};
 
 /// The whole configuration file.
@@ -52,6 +52,62 @@ pub(crate) struct ProfileConfig {
     pub(crate) concurrency: Option<usize>,
     pub(crate) tls_fingerprint: Option<String>,
     pub(crate) dkim: Option<DkimConfig>,
+    /// `auth = "xoauth2"` with tokens rmail obtains itself (`rmail login`).
+    pub(crate) oauth: Option<OAuthConfig>,
+    /// Keep a copy of each delivered message in the IMAP Sent mailbox.
+    pub(crate) save_sent: Option<SaveSent>,
+    /// The IMAP server for `save_sent`; a provider preset may fill it.
+    pub(crate) imap: Option<ImapConfig>,
+}
+
+/// `[profiles.NAME.imap]`: where the copy in Sent goes. Unset keys come from the provider
+/// preset (host, port, security) and from the profile (username, password, ca_file,
+/// timeout_secs).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImapConfig {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) security: Option<Security>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) password_command: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout_secs: Option<u64>,
+    /// The mailbox to use instead of the server's `\Sent` one.
+    pub(crate) sent_folder: Option<String>,
+}
+
+/// The `[profiles.NAME.oauth]` table: rmail as an OAuth 2.0 client. A provider preset
+/// (gmail, outlook) fills the endpoints and scopes.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthConfig {
+    /// The client id of the user's own app registration.
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) client_secret_env: Option<String>,
+    pub(crate) flow: Option<OAuthFlow>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) auth_url: Option<String>,
+    pub(crate) token_url: Option<String>,
+    pub(crate) device_url: Option<String>,
+    /// OpenID issuer: its discovery document fills the endpoints not given.
+    pub(crate) issuer: Option<String>,
+    /// Microsoft: the directory (tenant) in the endpoints; default "common".
+    pub(crate) tenant: Option<String>,
+    /// Replace the access token when less than this many seconds remain (default 600).
+    pub(crate) refresh_before_secs: Option<u64>,
+}
+
+/// `flow = "auth-code" | "device" | "client-credentials"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OAuthFlow {
+    AuthCode,
+    Device,
+    ClientCredentials,
 }
 
 /// `dkim = { domain, selector, private_key_file, algorithm }` in a profile: sign every
@@ -181,11 +237,9 @@ impl LoadedConfig {
     /// A plain `password` in a file that group or others can read deserves a warning.
     fn readable_password_warning(&self) -> Option<String> {
         let path = self.path.as_deref()?;
-        let holder = self
-            .config
-            .profiles
-            .iter()
-            .find(|(_, p)| p.password.is_some())?;
+        let holder = self.config.profiles.iter().find(|(_, p)| {
+            p.password.is_some() || p.oauth.as_ref().is_some_and(|o| o.client_secret.is_some())
+        })?;
         let mode = file_mode(path)?;
         (mode & 0o077 != 0).then(|| {
             format!(
@@ -296,9 +350,23 @@ mod tests {
             "concurrency",
             "tls_fingerprint",
             "dkim",
+            "save_sent",
+            "sent_folder",
             "default_profile",
             "log_file",
             "aliases",
+            "oauth",
+            "client_id",
+            "client_secret",
+            "client_secret_env",
+            "flow",
+            "scopes",
+            "auth_url",
+            "token_url",
+            "device_url",
+            "issuer",
+            "tenant",
+            "refresh_before_secs",
         ] {
             assert!(
                 text.lines().any(|l| l

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::cli::MergeArgs;
 use crate::config::profile::Profile;
 use crate::error::{Error, Result};
+use crate::imap;
 use crate::message::address::Mailbox;
-use crate::settings::Context;
 use crate::settings::send::default_sender;
+use crate::settings::{self, Context};
 
 /// A resolved `rmail merge`.
 #[derive(Debug)]
@@ -33,6 +34,10 @@ pub(crate) struct MergeRequest {
     /// Where the rows that failed are written (same format as the data).
     pub(crate) failed_rows: PathBuf,
     pub(crate) verbose: bool,
+    /// Where a copy of each message goes, with `--save-sent` (and not for a dry run).
+    pub(crate) sent_copy: Option<imap::Account>,
+    /// Where copies that cannot be saved now are kept (with `sent_copy`).
+    pub(crate) outbox_dir: Option<PathBuf>,
 }
 
 pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeRequest> {
@@ -61,7 +66,17 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         .transpose()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let infix = infix(shard, redirect.is_some());
+    let sent_copy = match &profile {
+        Some(profile) if !args.dry_run => settings::sent_copy(profile, args.save_sent)?,
+        _ => None,
+    };
+    let outbox_dir = match sent_copy {
+        Some(_) => Some(context.outbox_dir()?),
+        None => None,
+    };
     Ok(MergeRequest {
+        sent_copy,
+        outbox_dir,
         template: crate::template::find::find(&args.template)?,
         journal: args
             .journal

@@ -28,6 +28,9 @@ pub(crate) enum Event {
         row: usize,
         reply: String,
         to: String,
+        /// What was accepted, for a copy in Sent.
+        envelope: Envelope,
+        message: Vec<u8>,
     },
     Failed {
         row: usize,
@@ -179,7 +182,13 @@ impl Shared<'_, '_> {
             match current.send(&envelope, &bytes) {
                 Ok(reply) => {
                     session = Some(current);
-                    let _ = tx.send(Event::Sent { row, reply, to });
+                    let _ = tx.send(Event::Sent {
+                        row,
+                        reply,
+                        to,
+                        envelope,
+                        message: bytes,
+                    });
                 }
                 Err(error) => {
                     // A refused recipient leaves the session clean (rmail sent RSET); after
@@ -218,7 +227,14 @@ impl Shared<'_, '_> {
             verbose: self.pool.verbose,
             ..ConnectOptions::default()
         };
-        let mut session = Session::open(self.pool.profile, self.pool.secret, options)?;
+        // A long merge outlives an access token: an OAuth profile asks the token source
+        // before each new session (free while the token is valid, a refresh when not).
+        let fresh = match self.pool.profile.oauth() {
+            Some(_) => self.pool.profile.secret()?,
+            None => None,
+        };
+        let secret = fresh.as_ref().or(self.pool.secret);
+        let mut session = Session::open(self.pool.profile, secret, options)?;
         session.use_pipelining(self.pool.profile)?;
         Ok(session)
     }

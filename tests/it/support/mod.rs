@@ -21,6 +21,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod imapd;
 pub mod raw;
 
 use std::ffi::OsStr;
@@ -36,6 +37,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+pub mod oauth;
 
 /// The interpreter that has aiosmtpd (Debian's python3-aiosmtpd); the pyenv `python3`
 /// on PATH does not.
@@ -559,6 +562,8 @@ pub struct ServerOptions {
     /// Scripted failures only for the first N transactions (MAIL commands); greeting_code
     /// only for the first N connections. Later ones succeed.
     pub fail_first: Option<u32>,
+    /// Scripted failures only for transaction number N (from 1, over all connections).
+    pub only_transaction: Option<u32>,
     /// SIZE limit (default 32 MiB).
     pub max_size: Option<u64>,
     /// Advertise PIPELINING in the EHLO reply.
@@ -567,6 +572,9 @@ pub struct ServerOptions {
     pub xoauth2: bool,
     /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
     pub no_smtputf8: bool,
+    /// Offer AUTH XOAUTH2 only and accept a token only if this introspection endpoint
+    /// (an [`oauth::Provider`]'s) says it is active with the smtp scope.
+    pub xoauth2_introspect: Option<String>,
 }
 
 impl ServerOptions {
@@ -626,6 +634,10 @@ impl ServerOptions {
         self.fail_first = Some(n);
         self
     }
+    pub fn only_transaction(mut self, n: u32) -> Self {
+        self.only_transaction = Some(n);
+        self
+    }
     pub fn xoauth2(mut self) -> Self {
         self.xoauth2 = true;
         self
@@ -639,6 +651,12 @@ impl ServerOptions {
     /// Do not offer SMTPUTF8.
     pub fn without_smtputf8(mut self) -> Self {
         self.no_smtputf8 = true;
+        self
+    }
+
+    /// AUTH XOAUTH2 checked against `provider`'s token introspection.
+    pub fn xoauth2_introspect(mut self, provider: &oauth::Provider) -> Self {
+        self.xoauth2_introspect = Some(provider.introspection_url());
         self
     }
 
@@ -689,6 +707,10 @@ impl ServerOptions {
             args.push("--fail-first".into());
             args.push(n.to_string());
         }
+        if let Some(n) = self.only_transaction {
+            args.push("--only-transaction".into());
+            args.push(n.to_string());
+        }
         if let Some(bytes) = self.max_size {
             args.push("--max-size".into());
             args.push(bytes.to_string());
@@ -701,6 +723,10 @@ impl ServerOptions {
         }
         if self.no_smtputf8 {
             args.push("--no-smtputf8".into());
+        }
+        if let Some(url) = &self.xoauth2_introspect {
+            args.push("--xoauth2-introspect".into());
+            args.push(url.clone());
         }
         args
     }
