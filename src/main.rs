@@ -12,7 +12,7 @@ fn main() -> ExitCode {
             command: Command::Sendmail(s.args),
         })
     } else {
-        Cli::try_parse()
+        rmail::cli::parse()
     };
     let cli = match cli {
         Ok(cli) => cli,

@@ -18,6 +18,7 @@ use crate::delivery::sent::SentCopies;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mime::dkim;
 use crate::report::Report;
+use crate::report::preview::Preview;
 use crate::report::progress::Progress;
 use crate::settings::merge::MergeRequest;
 use crate::template::Template;
@@ -66,10 +67,20 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     if let Some(out_dir) = &request.dry_run_dir {
         let rows: Vec<usize> = selected.into_iter().take(limit).collect();
         let count = rows.len();
-        plan.dry_run(&rows, out_dir, &uses)?;
+        let title = format!(
+            "rmail merge preview: {} × {}",
+            plan.template.path().display(),
+            plan.data.path.display()
+        );
+        let mut preview = Preview::create(out_dir, &title)?;
+        plan.dry_run(&rows, out_dir, &uses, |row, eml, spec, envelope| {
+            preview.add(&row.describe(), eml, spec, envelope)
+        })?;
+        let page = preview.finish()?;
         return Ok(Report::note(format!(
-            "merge: dry run, {count} message(s) written to {}; nothing sent",
-            out_dir.display()
+            "merge: dry run, {count} message(s) written to {}; nothing sent; preview: {}",
+            out_dir.display(),
+            page.display()
         )));
     }
     let Some(profile) = &request.profile else {

@@ -501,3 +501,67 @@ fn merge_signs_every_row() {
         assert_verifies(received, &key);
     }
 }
+
+/// README's Ed25519 commands (the block after its `ed25519-publish` marker), run as a user
+/// would, print a p= value that dkimpy accepts for a message rmail signed with that key:
+/// the raw 32-byte key (RFC 8463), not the DER a verifier would reject.
+#[test]
+fn readme_ed25519_publishing_commands_give_a_record_that_verifies() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split_once("<!-- ed25519-publish")
+        .and_then(|(_, rest)| rest.split_once("```sh\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("README has the Ed25519 publishing block");
+    let script: Vec<&str> = block.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(script.len(), 2, "{block}");
+    let mut rmail = rmail();
+    fs::create_dir_all(rmail.home().join(".config/rmail")).unwrap();
+    let out = Command::new("sh")
+        .args(["-ec", &script.join("\n")])
+        .env("HOME", rmail.home())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        published.trim().len(),
+        44,
+        "base64 of 32 bytes: {published}"
+    );
+    let p_file = rmail.home().join("record.p");
+    fs::write(&p_file, published.trim()).unwrap();
+
+    let pem = rmail.home().join(".config/rmail/dkim-ed25519.pem");
+    rmail.write_config(&format!(
+        "[profiles.t]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"none\"\n\
+         from = \"sender@example.com\"\n\
+         dkim = {{ domain = \"{DOMAIN}\", selector = \"{SELECTOR}\", \
+         private_key_file = {:?}, algorithm = \"ed25519-sha256\" }}\n",
+        pem.to_str().unwrap()
+    ));
+    rmail.args([
+        "send",
+        "--dry-run",
+        "--to",
+        "rcpt@example.com",
+        "-s",
+        "hi",
+        "--text",
+        "hello\n",
+    ]);
+    let run = rmail.run();
+    run.assert_success();
+    let key = Key {
+        alg: Alg::Ed25519,
+        pem,
+        der: p_file,
+    };
+    let (ok, report) = dkim_verify(&run.stdout_bytes, &key);
+    assert!(ok, "dkimpy rejects the README's record: {report}");
+}

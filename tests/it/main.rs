@@ -24,6 +24,7 @@ mod messages;
 mod oauth;
 mod oneoff;
 mod packaging;
+mod preview;
 mod private;
 mod queue;
 mod resolve;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::delivery::merge::data::{Dataset, Row};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::address::Mailbox;
-use crate::message::spec::{Envelope, Header, Part};
+use crate::message::spec::{Envelope, Header, MessageSpec, Part};
 use crate::mime::{dkim, render as mime};
 use crate::template::confine::Confined;
 use crate::template::{self, Rendered, Template};
@@ -114,16 +114,21 @@ impl Plan {
 
     /// The message for one row, as bytes.
     pub(crate) fn build(&self, index: usize) -> Result<(Envelope, Vec<u8>)> {
+        let spec = self.spec(index)?;
+        let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
+        Ok((spec.envelope(), bytes))
+    }
+
+    /// The message for one row, with its files read.
+    fn spec(&self, index: usize) -> Result<MessageSpec> {
         let rendered = match self.rendered.get(index) {
             Some(Some(rendered)) => rendered.clone(),
             _ => self.render(&self.data.rows[index])?,
         };
-        let spec = rendered.into_spec(|file| match self.cache.get(file) {
+        rendered.into_spec(|file| match self.cache.get(file) {
             Some(part) => Ok(part.clone()),
             None => file.read(),
-        })?;
-        let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
-        Ok((spec.envelope(), bytes))
+        })
     }
 
     /// Renders every selected row before anything is sent. Returns how many rows use each
@@ -192,8 +197,15 @@ impl Plan {
         Ok(())
     }
 
-    /// Writes one `.eml` per row, named after the row number, and sends nothing.
-    pub(crate) fn dry_run(mut self, rows: &[usize], out_dir: &Path, uses: &Uses) -> Result<()> {
+    /// Writes one `.eml` per row, named after the row number, and sends nothing. `each`
+    /// sees every message written (row, file name, spec, envelope): the preview page.
+    pub(crate) fn dry_run(
+        mut self,
+        rows: &[usize],
+        out_dir: &Path,
+        uses: &Uses,
+        mut each: impl FnMut(&Row, &str, &MessageSpec, &Envelope) -> Result<()>,
+    ) -> Result<()> {
         let cant = |path: &Path, e: std::io::Error| {
             Error::new(
                 ErrorKind::CantCreate,
@@ -205,9 +217,12 @@ impl Plan {
         let width = self.data.rows.len().to_string().len().max(4);
         for &i in rows {
             let row = &self.data.rows[i];
-            let (_, bytes) = self.build(i)?;
-            let path = out_dir.join(format!("{:0width$}.eml", row.number));
+            let spec = self.spec(i)?;
+            let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
+            let name = format!("{:0width$}.eml", row.number);
+            let path = out_dir.join(&name);
             std::fs::write(&path, bytes).map_err(|e| cant(&path, e))?;
+            each(row, &name, &spec, &spec.envelope())?;
         }
         Ok(())
     }
