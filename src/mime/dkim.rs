@@ -20,7 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The headers signed when present. Listing an absent one (say Cc) in `h=` is deliberate
 /// (RFC 6376 §5.4.2): a relay cannot add it later without breaking the signature.
-pub(crate) const SIGNED_HEADERS: [&str; 9] = [
+///
+/// `List-Unsubscribe` and `List-Unsubscribe-Post` must be covered (RFC 8058 §3): the
+/// one-click unsubscribe of the large mailbox providers is only offered when they are.
+pub(crate) const SIGNED_HEADERS: [&str; 11] = [
     "From",
     "To",
     "Cc",
@@ -30,6 +33,8 @@ pub(crate) const SIGNED_HEADERS: [&str; 9] = [
     "MIME-Version",
     "Content-Type",
     "Reply-To",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
 ];
 
 /// A loaded DKIM key with its domain and selector, built once per run and reused for every

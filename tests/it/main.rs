@@ -11,6 +11,7 @@ mod cli;
 mod dkim;
 mod faults;
 mod harness;
+mod headers;
 mod load;
 mod merge;
 mod packaging;
