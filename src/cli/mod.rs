@@ -10,7 +10,7 @@ mod send;
 mod sendmail;
 
 pub use merge::MergeArgs;
-pub use queue::QueueCommand;
+pub use queue::{MailqCli, QueueCommand};
 pub use send::SendArgs;
 pub use sendmail::{SendmailArgs, SendmailCli};
 

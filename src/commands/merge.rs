@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::delivery::log::DeliveryLog;
 use crate::delivery::merge::data::{Dataset, Row};
 use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
@@ -92,10 +93,16 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     plan.cache_shared(&uses)?;
     let secret = profile.secret()?;
     let build = |row: usize| plan.build(row);
+    // To log_file only: with -v the merge prints its own line per row, under the bar.
+    let log = DeliveryLog {
+        file: request.log.file.clone(),
+        verbose: false,
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
         verbose: request.verbose,
+        log: &log,
         pace: request.rate.map(Pace::new),
         build: &build,
     };

@@ -37,7 +37,9 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             }
             let kept = flushed.kept.len();
             let mut report = Report::default();
-            if log.verbose || kept > 0 {
+            // One line whenever there was something to flush (an empty outbox stays
+            // silent: an hourly cron job must not mail its owner every hour).
+            if log.verbose || flushed.sent + kept > 0 {
                 report.push(format!(
                     "rmail: queue flush: {} sent, {kept} kept in {}",
                     flushed.sent,

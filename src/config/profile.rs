@@ -122,6 +122,9 @@ pub(crate) struct Profile {
     pub(crate) tls_fingerprint: Option<String>,
     /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
     pub(crate) dkim: Option<Dkim>,
+    /// The config file the profile was read from (absolute), recorded with a message kept
+    /// in the outbox so that `queue flush` finds the same profile without `--config`.
+    pub(crate) config_file: Option<PathBuf>,
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -245,6 +248,10 @@ impl Profile {
                 private_key_file: d.private_key_file.clone(),
                 algorithm: d.algorithm,
             }),
+            config_file: loaded
+                .path
+                .as_ref()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
         })
     }
 

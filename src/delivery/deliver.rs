@@ -43,7 +43,13 @@ pub(crate) fn deliver_or_keep(
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();
-        match outbox.store(&profile.name, envelope, message, &detail) {
+        match outbox.store(
+            &profile.name,
+            profile.config_file.as_deref(),
+            envelope,
+            message,
+            &detail,
+        ) {
             Ok(id) => {
                 record(Outcome::Queued, &detail);
                 Error::new(

@@ -1,13 +1,13 @@
 //! `rmail queue flush`: every kept message sent over one connection per profile.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::config::profile::Profile;
 use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
 use crate::delivery::outbox::{Entry, Outbox};
 use crate::error::{Error, Result};
 use crate::mime::data::MessageData;
+use crate::settings::queue::FlushProfiles;
 use crate::smtp::session::Session;
 
 /// What a flush did: how many were sent, and each message kept with why.
@@ -35,7 +35,7 @@ impl Flushed {
 /// reached is tried once, not once per message (a queue of fifty behind a dead relay must
 /// not wait out fifty timeouts).
 pub(crate) fn flush(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     outbox: &Outbox,
     log: &DeliveryLog,
 ) -> Result<Flushed> {
@@ -75,23 +75,24 @@ enum Connection {
 
 /// Sends one kept message over its profile's connection, opening it if needed.
 fn send_kept(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     connections: &mut HashMap<String, Connection>,
     entry: &Entry,
     message: Vec<u8>,
     log: &DeliveryLog,
 ) -> Result<String> {
-    let name = &entry.meta.profile;
-    let profile = match profiles.get(name) {
-        Some(Ok(profile)) => profile,
-        Some(Err(err)) => return Err(err.clone()),
-        None => {
-            return Err(Error::config(format!(
-                "profile '{name}' is not in the config any more; add it back or `rmail queue drop {}`",
-                entry.id
-            )));
-        }
-    };
+    let profile = profiles.for_entry(&entry.id, &entry.meta)?;
+    // One connection per profile as resolved: the same name in two config files is two
+    // profiles.
+    let name = &format!(
+        "{}\0{}",
+        profile
+            .config_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display(),
+        profile.name
+    );
     let envelope = entry.envelope();
     let size = message.len();
     let session = match connections.remove(name) {

@@ -104,11 +104,13 @@ impl DeliveryLog {
             eprintln!("rmail: {line}");
         }
         if let Some(path) = &self.file {
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
+            let written = create_parent(path).and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()))
+            });
             if let Err(e) = written {
                 eprintln!(
                     "rmail: warning: cannot write log_file {}: {e}",
@@ -116,6 +118,21 @@ impl DeliveryLog {
                 );
             }
         }
+    }
+}
+
+/// Creates the log file's missing folders, readable by the user only: a delivery log says
+/// who wrote to whom.
+fn create_parent(path: &std::path::Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) if !parent.exists() => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(parent)
+        }
+        _ => Ok(()),
     }
 }
 

@@ -23,6 +23,11 @@ use crate::mime::data::MessageData;
 pub(crate) struct EntryMeta {
     /// The profile to send it with.
     pub(crate) profile: String,
+    /// The config file that profile came from, so a flush finds it without the
+    /// `--config` the message was queued with. Only the path: the profile's password
+    /// stays where the user keeps it. Absent in entries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) config: Option<PathBuf>,
     pub(crate) from: String,
     pub(crate) recipients: Vec<String>,
     /// Unix time the message was queued.
@@ -75,6 +80,7 @@ impl Outbox {
     pub(crate) fn store(
         &self,
         profile: &str,
+        config: Option<&Path>,
         envelope: &Envelope,
         message: &MessageData,
         error: &str,
@@ -83,6 +89,7 @@ impl Outbox {
         let id = new_id();
         let meta = EntryMeta {
             profile: profile.to_string(),
+            config: config.map(Path::to_path_buf),
             from: envelope.from.clone(),
             recipients: envelope.recipients.clone(),
             queued_at: crate::time::now(),
@@ -286,6 +293,7 @@ mod tests {
         let id = outbox
             .store(
                 "work",
+                None,
                 &env,
                 &b"Subject: x\r\n\r\nhi\r\n".to_vec().into(),
                 "421 busy",

@@ -33,6 +33,8 @@ pub(crate) struct MergeRequest {
     /// Where the rows that failed are written (same format as the data).
     pub(crate) failed_rows: PathBuf,
     pub(crate) verbose: bool,
+    /// The delivery log: one line per message the server accepted or refused.
+    pub(crate) log: crate::settings::LogSettings,
 }
 
 pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeRequest> {
@@ -83,6 +85,7 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         shard,
         redirect,
         verbose: context.global.verbose,
+        log: context.log(),
         profile,
     })
 }

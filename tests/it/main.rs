@@ -16,6 +16,7 @@ mod load;
 mod merge;
 mod packaging;
 mod queue;
+mod queue_log;
 mod resolve;
 mod send;
 mod sendmail;
