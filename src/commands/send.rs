@@ -34,7 +34,14 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         (Some(profile), Some(outbox_dir)) if !request.dry_run => {
             let outbox = Outbox::at(outbox_dir.clone());
             let log = DeliveryLog::from(&request.log);
-            deliver::deliver_or_keep(profile, &envelope, &message, &log, &outbox)?;
+            deliver::deliver_or_keep(
+                profile,
+                &envelope,
+                &message,
+                &log,
+                &outbox,
+                deliver::Keep::Temporary,
+            )?;
             Ok(Report::default())
         }
         (profile, _) => {

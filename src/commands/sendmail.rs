@@ -32,6 +32,7 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
         &message,
         &DeliveryLog::from(&request.log),
         &outbox,
+        deliver::Keep::AlsoOnTlsInjection,
     )?;
     Ok(Report::default())
 }

@@ -7,7 +7,7 @@ use crate::delivery::outbox::Outbox;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
-use crate::smtp::session::{ConnectOptions, Session};
+use crate::smtp::session::{ConnectOptions, Session, is_starttls_injection};
 
 /// Opens a session with the profile, fetching its password first.
 pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
@@ -19,17 +19,29 @@ pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
     Session::open(profile, secret.as_ref(), options)
 }
 
+/// Which failures keep the message, besides temporary ones and configuration problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// `send`: the user is there to read the error and has the message still.
+    Temporary,
+    /// `sendmail`: the message came down a pipe and exists nowhere else, so an attack on
+    /// the path (bytes injected after STARTTLS, exit 77) keeps it too: a later flush, on a
+    /// clean path, delivers it.
+    AlsoOnTlsInjection,
+}
+
 /// Delivers, or keeps the message in the outbox and says so in the error. Kept are
 /// temporary failures (exit 75) and configuration problems met while connecting (exit 78:
 /// a password agent not running, a variable missing under cron, an unreadable ca_file):
-/// neither may cost the message, and `queue flush` sends it once the cause is gone. Every
-/// attempt is written to the delivery log.
+/// neither may cost the message, and `queue flush` sends it once the cause is gone; and what
+/// `keep` adds. Every attempt is written to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,
     envelope: &Envelope,
     message: &MessageData,
     log: &DeliveryLog,
     outbox: &Outbox,
+    keep_also: Keep,
 ) -> Result<String> {
     let size = message.len() as usize;
     let record = |outcome, detail: &str| {
@@ -79,6 +91,9 @@ pub(crate) fn deliver_or_keep(
             Ok(reply)
         }
         Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
+        Err(err) if keep_also == Keep::AlsoOnTlsInjection && is_starttls_injection(&err) => {
+            Err(keep(err))
+        }
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));
             Err(err)

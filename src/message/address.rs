@@ -39,6 +39,17 @@ impl Mailbox {
         if email.is_empty() {
             return Err(bad_address(text, "empty address"));
         }
+        // An IDN domain goes as punycode, in the envelope and in the headers alike: every
+        // server takes it, SMTPUTF8 or not (RFC 5890). A non-ASCII local part stays: it
+        // needs SMTPUTF8, which the session checks.
+        let email = match email.rsplit_once('@') {
+            Some((local, domain)) if !domain.is_ascii() => {
+                let domain = ascii_domain(domain)
+                    .map_err(|why| bad_address(text, &format!("invalid domain: {why}")))?;
+                format!("{local}@{domain}")
+            }
+            _ => email,
+        };
         lettre::Address::from_str(&email).map_err(|e| bad_address(text, &e.to_string()))?;
         Ok(Mailbox { name, email })
     }
@@ -112,6 +123,14 @@ pub(crate) fn split_list(text: &str) -> Vec<&str> {
     }
     parts.push(&text[start..]);
     parts
+}
+
+/// `domain` in its ASCII form: an IDN as punycode (`bücher.example` → `xn--bcher-kva.example`).
+pub(crate) fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
+    if domain.is_ascii() {
+        return Ok(domain.to_owned());
+    }
+    idna::domain_to_ascii(domain).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

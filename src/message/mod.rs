@@ -4,5 +4,6 @@
 pub(crate) mod address;
 pub(crate) mod compose;
 pub(crate) mod identity;
+pub(crate) mod qp;
 pub(crate) mod raw;
 pub(crate) mod spec;

@@ -107,16 +107,14 @@ pub(crate) fn prepare(request: &SendmailRequest, input: &[u8]) -> Result<Prepare
         ));
     }
 
-    let mut message = Vec::with_capacity(input.len() + 256);
+    let body = wire_safe_body(&mut headers, body);
+    let mut message = Vec::with_capacity(body.len() + 1024);
     for header in &headers {
         message.extend_from_slice(&header.raw);
         message.extend_from_slice(b"\r\n");
     }
     message.extend_from_slice(b"\r\n");
-    for line in body {
-        message.extend_from_slice(line);
-        message.extend_from_slice(b"\r\n");
-    }
+    message.extend_from_slice(&body);
     Ok(Prepared {
         envelope: Envelope {
             from: sender.email.clone(),
@@ -155,7 +153,7 @@ fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) 
             match headers.last_mut() {
                 Some(last) => {
                     last.raw.extend_from_slice(b"\r\n");
-                    last.raw.extend_from_slice(line);
+                    last.raw.extend(header_bytes(line));
                 }
                 None => break,
             }
@@ -168,7 +166,7 @@ fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) 
                 Some(name) if !name.is_empty() && name.iter().all(u8::is_ascii_graphic) => {
                     headers.push(RawHeader {
                         name: String::from_utf8_lossy(name).into_owned(),
-                        raw: line.to_vec(),
+                        raw: header_bytes(line).collect(),
                     });
                 }
                 _ => break,
@@ -177,6 +175,65 @@ fn split_headers<'a>(lines: &'a [&'a [u8]]) -> (Vec<RawHeader>, &'a [&'a [u8]]) 
         i += 1;
     }
     (headers, &lines[i..])
+}
+
+/// A header line's bytes with what cannot be in a header on the wire (a CR that is not
+/// part of the line end, a NUL) replaced by a space, as a reader would see it.
+fn header_bytes(line: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    line.iter()
+        .map(|&b| if b == b'\r' || b == 0 { b' ' } else { b })
+}
+
+/// The body as it goes on the wire: line ends made CRLF (a bare CR ends a line, as it did
+/// for whoever wrote it) and, when a line would still be illegal (a NUL, over 998 octets),
+/// the body re-encoded as quoted-printable, so that a reader sees the same text. A
+/// multipart or already encoded body is passed on as it is: the session refuses it if it
+/// is illegal (re-encoding the parts of a MIME tree is not sendmail's job).
+fn wire_safe_body(headers: &mut Vec<RawHeader>, body: &[&[u8]]) -> Vec<u8> {
+    let lines: Vec<&[u8]> = body
+        .iter()
+        .flat_map(|line| line.split(|b| *b == b'\r'))
+        .collect();
+    let illegal = lines
+        .iter()
+        .any(|l| l.len() > crate::smtp::data::MAX_LINE_OCTETS || l.contains(&0));
+    let value = |name: &str| {
+        headers
+            .iter()
+            .find(|h| h.is(name))
+            .map(|h| h.value().trim().to_ascii_lowercase())
+    };
+    let encoding = value("Content-Transfer-Encoding");
+    let content_type = value("Content-Type");
+    let single_part = !content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("multipart/") || t.starts_with("message/"));
+    let unencoded = matches!(encoding.as_deref(), None | Some("7bit" | "8bit" | "binary"));
+    if !(illegal && single_part && unencoded) {
+        let mut out = Vec::with_capacity(lines.iter().map(|l| l.len() + 2).sum());
+        for line in lines {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+        return out;
+    }
+    headers.retain(|h| !h.is("Content-Transfer-Encoding"));
+    if !headers.iter().any(|h| h.is("MIME-Version")) {
+        headers.push(RawHeader::new("MIME-Version", "1.0"));
+    }
+    if content_type.is_none() {
+        let utf8 = lines.iter().all(|l| std::str::from_utf8(l).is_ok());
+        let charset = if utf8 { "utf-8" } else { "unknown-8bit" };
+        headers.push(RawHeader::new(
+            "Content-Type",
+            &format!("text/plain; charset={charset}"),
+        ));
+    }
+    headers.push(RawHeader::new(
+        "Content-Transfer-Encoding",
+        "quoted-printable",
+    ));
+    crate::message::qp::encode_lines(lines)
 }
 
 /// The addresses in an address header; groups (`undisclosed-recipients:;`) contribute theirs.

@@ -1,19 +1,30 @@
-//! Profile → an SMTP session, with lettre doing the protocol work.
+//! Profile → an SMTP session: rmail's own dialogue loop.
 //!
-//! rmail drives lettre's `SmtpConnection` itself rather than its `SmtpTransport` so that it
-//! can tell the stages of a delivery apart (a 5xx on RCPT is a bad address, a 5xx on DATA is
-//! a rejected message), log the conversation with AUTH redacted, and reuse one connection for
-//! many messages. Every failure comes back as an [`Error`] whose kind says whether it is
-//! temporary (network, 4xx), permanent (5xx), or a login / certificate problem.
+//! lettre supplies the command syntax (`Mail`, `Rcpt`, `Ehlo`), the AUTH mechanisms'
+//! encoding (`Auth`, `Mechanism`) and address parsing; rmail drives the dialogue itself
+//! (see `wire.rs` for why it owns the bytes), so that:
+//! - after `220` to STARTTLS, any byte already received aborts the session as a TLS failure,
+//!   and only what the server says under TLS is used afterwards;
+//! - each reply (and the connect) is bounded by `timeout_secs`, in length and in time;
+//! - only `354` lets the message data go, only `235` is a login, anything else is the
+//!   server's answer to that command (see `classify.rs`);
+//! - `SIZE=` goes on MAIL FROM, and a message over the server's limit is refused before
+//!   MAIL FROM;
+//! - nothing illegal reaches the wire (`data.rs`), and non-ASCII addresses need SMTPUTF8
+//!   (`utf8.rs`);
+//! - every session ends with QUIT while the server is still listening, whatever failed,
+//!   waiting at most [`QUIT_GRACE`] for its answer.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::SmtpConnection;
-use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::commands::{Auth, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
+use rustls::ClientConfig;
 
 use crate::config::profile::Profile;
 use crate::config::profile::{AuthMechanism, Security};
@@ -21,8 +32,21 @@ use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
-use crate::smtp::classify::{Stage, classify};
-use crate::smtp::tls::{fingerprint, tls_parameters};
+use crate::smtp::classify::{Stage, reply_error};
+use crate::smtp::data::{self, Stuffer};
+use crate::smtp::stream::Stream;
+use crate::smtp::tls::{self, TrustOptions, fingerprint};
+use crate::smtp::utf8;
+use crate::smtp::wire::{Reply, Wire, WireError};
+
+/// How long QUIT waits for the server's `221`: the work is done (or has failed) already.
+pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Messages up to this size are stuffed into one buffer and written in one go.
+const SINGLE_WRITE_LIMIT: usize = 4 << 20;
+
+/// How many AUTH challenges (334) rmail answers before giving up.
+const MAX_CHALLENGES: usize = 5;
 
 /// How a connection should be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,15 +60,6 @@ pub(crate) struct ConnectOptions {
     pub(crate) tls13_only: bool,
 }
 
-/// An open, authenticated SMTP session that can send any number of messages.
-pub(crate) struct Session {
-    conn: SmtpConnection,
-    verbose: bool,
-    server: String,
-    /// The server takes MAIL FROM and the RCPT TOs in one write (RFC 2920 PIPELINING).
-    pipelining: bool,
-}
-
 /// What a server told `rmail check` about itself.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServerReport {
@@ -53,6 +68,79 @@ pub(crate) struct ServerReport {
     /// DER certificates, leaf first, when the connection is encrypted.
     pub(crate) certificates: Vec<Vec<u8>>,
     pub(crate) encrypted: bool,
+}
+
+/// What the server offers, from its last EHLO reply.
+#[derive(Debug, Clone, Default)]
+struct Capabilities {
+    lines: Vec<String>,
+    starttls: bool,
+    pipelining: bool,
+    smtputf8: bool,
+    eight_bit: bool,
+    /// `SIZE n` with n > 0: the largest message the server takes.
+    size: Option<u64>,
+    auth: Vec<String>,
+}
+
+impl Capabilities {
+    fn from_ehlo(reply: &Reply) -> Capabilities {
+        let mut caps = Capabilities {
+            lines: reply.lines.clone(),
+            ..Capabilities::default()
+        };
+        for line in reply.lines.iter().skip(1) {
+            let mut words = line.split_whitespace();
+            let Some(keyword) = words.next() else {
+                continue;
+            };
+            let keyword = keyword.to_ascii_uppercase();
+            match keyword.as_str() {
+                "STARTTLS" => caps.starttls = true,
+                "PIPELINING" => caps.pipelining = true,
+                "SMTPUTF8" => caps.smtputf8 = true,
+                "8BITMIME" => caps.eight_bit = true,
+                "SIZE" => caps.size = words.next().and_then(|n| n.parse().ok()).filter(|n| *n > 0),
+                "AUTH" => caps.auth.extend(words.map(|w| w.to_ascii_uppercase())),
+                _ if keyword.starts_with("AUTH=") => caps.auth.extend(
+                    std::iter::once(&keyword["AUTH=".len()..])
+                        .chain(words)
+                        .map(|w| w.to_ascii_uppercase()),
+                ),
+                _ => {}
+            }
+        }
+        caps
+    }
+
+    fn offers(&self, mechanism: Mechanism) -> bool {
+        let name = mechanism.to_string();
+        self.auth.contains(&name)
+    }
+}
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// In step with the server: a command may follow (QUIT at least).
+    Ready,
+    /// Out of step or gone (timeout, malformed or oversized reply, network failure, an
+    /// upload cut short): only closing is left.
+    Broken,
+    /// QUIT was sent.
+    Closed,
+}
+
+/// An open, authenticated SMTP session that can send any number of messages.
+pub(crate) struct Session {
+    wire: Wire,
+    state: State,
+    timeout: Duration,
+    verbose: bool,
+    server: String,
+    caps: Capabilities,
+    /// MAIL FROM and the RCPT TOs go in one write (RFC 2920), when asked and offered.
+    pipelining: bool,
 }
 
 impl Session {
@@ -71,16 +159,9 @@ impl Session {
     /// Connects and secures the connection, without logging in.
     pub(crate) fn connect(profile: &Profile, options: ConnectOptions) -> Result<Session> {
         let server = format!("{}:{}", profile.host, profile.port);
-        let fail = |stage, err| classify(&server, stage, err);
-        let client_id = client_id(profile);
         let tls = match profile.security {
             Security::None => None,
-            Security::Tls | Security::Starttls => Some(tls_parameters(profile, options)?),
-        };
-        let implicit = if profile.security == Security::Tls {
-            tls.as_ref()
-        } else {
-            None
+            Security::Tls | Security::Starttls => Some(tls_config(profile, options)?),
         };
         if options.verbose {
             eprintln!(
@@ -92,20 +173,28 @@ impl Session {
                 }
             );
         }
-        let addr = (profile.host.as_str(), profile.port);
-        let conn = SmtpConnection::connect(addr, Some(profile.timeout), &client_id, implicit, None)
-            .map_err(|e| fail(Stage::Connect, e))?;
+        let mut stream = Stream::connect(&profile.host, profile.port, profile.timeout)
+            .map_err(|e| connect_error(&server, &e))?;
+        if let (Security::Tls, Some(config)) = (profile.security, &tls) {
+            stream = stream
+                .into_tls(Arc::clone(config), &profile.host)
+                .map_err(|e| Error::config(format!("TLS with {server}: {e}")))?;
+        }
         let mut session = Session {
-            conn,
+            wire: Wire::new(stream),
+            state: State::Ready,
+            timeout: profile.timeout,
             verbose: options.verbose,
             server,
+            caps: Capabilities::default(),
             pipelining: false,
         };
-        session.trace_in(&format!("EHLO reply: {}", session.conn.server_info()));
+        let hello = client_id(profile).to_string();
+        session.expect(Stage::Greeting, None)?;
+        session.ehlo(&hello)?;
 
         if profile.security == Security::Starttls {
-            if !session.conn.can_starttls() {
-                session.conn.abort();
+            if !session.caps.starttls {
                 return Err(Error::new(
                     ErrorKind::Auth,
                     format!(
@@ -116,14 +205,9 @@ impl Session {
                     ),
                 ));
             }
-            session.trace_out("STARTTLS");
-            if let Some(tls) = &tls {
-                session
-                    .conn
-                    .starttls(tls, &client_id)
-                    .map_err(|e| classify(&session.server, Stage::Starttls, e))?;
-            }
-            session.trace_in(&format!("EHLO reply: {}", session.conn.server_info()));
+            session.expect(Stage::Starttls, Some("STARTTLS\r\n"))?;
+            session.start_tls(tls.as_ref(), &profile.host)?;
+            session.ehlo(&hello)?;
         }
         if let Some(pin) = &profile.tls_fingerprint {
             session.check_pin(pin)?;
@@ -131,14 +215,50 @@ impl Session {
         Ok(session)
     }
 
+    /// After the `220` to STARTTLS: refuse anything already received, then start TLS and
+    /// forget what was learned in plaintext (RFC 3207 §6).
+    fn start_tls(&mut self, tls: Option<&Arc<ClientConfig>>, host: &str) -> Result<()> {
+        let early = self.wire.pending();
+        if early > 0 {
+            self.state = State::Broken;
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "TLS with {} failed: {early} bytes arrived after the 220 to STARTTLS, before \
+                     TLS began (a STARTTLS response injection, by the server or someone on the \
+                     way); the connection was abandoned and nothing was sent",
+                    self.server
+                ),
+            )
+            .with_source(StarttlsInjection));
+        }
+        let Some(config) = tls else {
+            return Err(Error::config("STARTTLS without a TLS configuration"));
+        };
+        self.caps = Capabilities::default();
+        self.wire.start_tls(Arc::clone(config), host).map_err(|e| {
+            self.state = State::Broken;
+            Error::config(format!("TLS with {}: {e}", self.server))
+        })
+    }
+
+    fn ehlo(&mut self, hello: &str) -> Result<()> {
+        let reply = self.expect(
+            Stage::Ehlo,
+            Some(&Ehlo::new(ClientId::Domain(hello.to_owned())).to_string()),
+        )?;
+        self.caps = Capabilities::from_ehlo(&reply);
+        Ok(())
+    }
+
     fn check_pin(&mut self, pin: &str) -> Result<()> {
         let actual = self
-            .conn
-            .peer_certificate()
-            .map(|der| fingerprint(&der))
+            .wire
+            .peer_certificates()
+            .first()
+            .map(|der| fingerprint(der))
             .unwrap_or_default();
         if actual != pin {
-            self.conn.abort();
             return Err(Error::new(
                 ErrorKind::Auth,
                 format!(
@@ -152,7 +272,8 @@ impl Session {
         Ok(())
     }
 
-    /// Logs in when the profile has a username; does nothing otherwise.
+    /// Logs in when the profile has a username; does nothing otherwise. Only `235` is
+    /// success (RFC 4954).
     pub(crate) fn login(&mut self, profile: &Profile, secret: Option<&Secret>) -> Result<()> {
         let Some(username) = &profile.username else {
             return Ok(());
@@ -169,17 +290,16 @@ impl Session {
             Some(AuthMechanism::Xoauth2) => &[Mechanism::Xoauth2],
             None => &[Mechanism::Plain, Mechanism::Login],
         };
-        let Some(mechanism) = self.conn.server_info().get_auth_mechanism(mechanisms) else {
-            let offered = if self.conn.is_encrypted() {
+        let Some(mechanism) = mechanisms.iter().copied().find(|m| self.caps.offers(*m)) else {
+            let hint = if self.wire.is_encrypted() {
                 ""
             } else {
                 " (many servers offer AUTH only over TLS: check security)"
             };
-            self.conn.abort();
             return Err(Error::new(
                 ErrorKind::Auth,
                 format!(
-                    "{} offers no AUTH mechanism rmail can use ({}){offered}",
+                    "{} offers no AUTH mechanism rmail can use ({}){hint}",
                     self.server,
                     mechanisms
                         .iter()
@@ -189,40 +309,59 @@ impl Session {
                 ),
             ));
         };
-        self.trace_out(&format!("AUTH {mechanism} (credentials redacted)"));
         let credentials = Credentials::new(username.clone(), secret.expose().to_string());
-        match self.conn.auth(&[mechanism], &credentials) {
-            Ok(response) => {
-                self.trace_in(&reply_text(&response));
-                Ok(())
+        let auth_error = |server: &str, e: lettre::transport::smtp::Error| {
+            Error::new(ErrorKind::Auth, format!("AUTH with {server} failed: {e}"))
+        };
+        let first = Auth::new(mechanism, credentials.clone(), None)
+            .map_err(|e| auth_error(&self.server, e))?;
+        self.trace_out(&format!("AUTH {mechanism} (credentials redacted)"));
+        let mut reply = self.exchange(Stage::Auth, first.to_string().as_bytes())?;
+        for _ in 0..MAX_CHALLENGES {
+            if reply.code != 334 {
+                break;
             }
-            Err(err) => Err(classify(&self.server, Stage::Auth, err)),
+            let answer = if mechanism == Mechanism::Xoauth2 {
+                // A 334 to XOAUTH2 carries the error as JSON; an empty line gets the 535.
+                "\r\n".to_owned()
+            } else {
+                let challenge: Response = format!("{}\r\n", reply_wire(&reply))
+                    .parse()
+                    .map_err(|e| auth_error(&self.server, e))?;
+                Auth::new_from_response(mechanism, credentials.clone(), &challenge)
+                    .map_err(|e| auth_error(&self.server, e))?
+                    .to_string()
+            };
+            self.trace_out("(AUTH response redacted)");
+            reply = self.exchange(Stage::Auth, answer.as_bytes())?;
         }
+        self.accept(Stage::Auth, reply).map(drop)
     }
 
     /// Sends one message: MAIL FROM, every RCPT TO, DATA. If any recipient is refused the
     /// transaction is reset and nothing is sent, so a message never reaches only some of
     /// its recipients. Returns the server's reply to the message data.
     pub(crate) fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<String> {
-        self.begin(envelope, !message.is_ascii())?;
-        self.command(Stage::Data, Data)?;
+        let data_error = |e| {
+            Error::data(format!(
+                "the message cannot go on the wire as it is: {e}; nothing was sent"
+            ))
+        };
+        // Checked (and stuffed) before MAIL FROM: a message that cannot go is not begun.
+        let stuffed = if message.len() <= SINGLE_WRITE_LIMIT {
+            Some(data::stuffed(message).map_err(data_error)?)
+        } else {
+            data::check(message).map_err(data_error)?;
+            None
+        };
+        self.begin(envelope, message, message.len() as u64)?;
+        self.expect(Stage::Data, Some("DATA\r\n"))?;
         self.trace_out(&format!("({} bytes of message data)", message.len()));
-        // lettre ends the data with CRLF "." CRLF even when the message already ends with a
-        // line break; without this the server would receive one empty line more than was
-        // composed (and than --eml wrote).
-        let data = message.strip_suffix(b"\r\n").unwrap_or(message);
-        let response = match std::str::from_utf8(data) {
-            // lettre writes the data and the final "." in two writes without TCP_NODELAY,
-            // and the second waits for the server's delayed ACK: 40 ms per message (the stall
-            // that makes msmtp slow). One write of the whole stuffed payload avoids it; large
-            // or non-UTF-8 messages go in chunks, where 40 ms does not matter.
-            Ok(text) if text.len() <= SINGLE_WRITE_LIMIT => self.conn.command(dot_stuffed(text)),
-            _ => self.conn.message_iter(data.chunks(CHUNK)),
+        match stuffed {
+            Some(bytes) => self.write(&bytes)?,
+            None => self.upload(message.chunks(64 << 10).map(Cow::Borrowed))?,
         }
-        .map_err(|e| classify(&self.server, Stage::Data, e))?;
-        let reply = reply_text(&response);
-        self.trace_in(&reply);
-        Ok(reply)
+        self.finish()
     }
 
     /// Sends a rendered message, streaming the encoding of its large files (see
@@ -235,79 +374,108 @@ impl Session {
         if let Some(bytes) = message.as_bytes() {
             return self.send(envelope, bytes);
         }
-        // Rendered MIME is 7-bit: every part is encoded.
-        self.begin(envelope, false)?;
-        self.command(Stage::Data, Data)?;
+        let head = message.chunks().next().unwrap_or_default().into_owned();
+        self.begin(envelope, &head, message.len())?;
+        self.expect(Stage::Data, Some("DATA\r\n"))?;
         self.trace_out(&format!(
             "({} bytes of message data, streamed)",
             message.len()
         ));
-        let mut chunks = message.chunks().peekable();
-        // As in `send`: the final CRLF is lettre's to write.
-        let chunks = std::iter::from_fn(move || {
-            let chunk = chunks.next()?;
-            if chunks.peek().is_some() {
-                return Some(chunk);
-            }
-            Some(match chunk {
-                Cow::Borrowed(b) => Cow::Borrowed(b.strip_suffix(b"\r\n").unwrap_or(b)),
-                Cow::Owned(mut b) => {
-                    if b.ends_with(b"\r\n") {
-                        b.truncate(b.len() - 2);
-                    }
-                    Cow::Owned(b)
-                }
-            })
-        });
-        let response = self
-            .conn
-            .message_iter(chunks)
-            .map_err(|e| classify(&self.server, Stage::Data, e))?;
-        let reply = reply_text(&response);
-        self.trace_in(&reply);
-        Ok(reply)
+        self.upload(message.chunks())?;
+        self.finish()
     }
 
-    /// MAIL FROM and every RCPT TO. If any recipient is refused the transaction is reset,
-    /// so a message never reaches only some of its recipients.
-    fn begin(&mut self, envelope: &Envelope, eight_bit: bool) -> Result<()> {
-        let from = parse_address(&envelope.from, "sender")?;
-        let recipients = envelope
-            .recipients
-            .iter()
-            .map(|r| parse_address(r, "recipient"))
-            .collect::<Result<Vec<_>>>()?;
+    /// The reply to the message data.
+    fn finish(&mut self) -> Result<String> {
+        let reply = self.expect(Stage::Message, None)?;
+        Ok(reply.text())
+    }
 
-        let info = self.conn.server_info();
+    /// Streams message data after `354`, dot-stuffed and checked chunk by chunk. An
+    /// illegal byte cuts the connection before the final dot, so nothing is delivered.
+    fn upload<'a>(&mut self, chunks: impl Iterator<Item = Cow<'a, [u8]>>) -> Result<()> {
+        let mut stuffer = Stuffer::default();
+        let mut out = Vec::with_capacity(70 << 10);
+        let cut = |session: &mut Session, e: data::Violation| {
+            session.state = State::Broken;
+            session.wire.shutdown();
+            Error::data(format!(
+                "the message cannot go on the wire as it is: {e}; the upload was cut off \
+                 before its end, so nothing was delivered"
+            ))
+        };
+        for chunk in chunks {
+            if let Err(e) = stuffer.push(&chunk, &mut out) {
+                return Err(cut(self, e));
+            }
+            if out.len() >= 64 << 10 {
+                self.write(&out)?;
+                out.clear();
+            }
+        }
+        if let Err(e) = stuffer.finish(&mut out) {
+            return Err(cut(self, e));
+        }
+        self.write(&out)
+    }
+
+    /// MAIL FROM and every RCPT TO, after the checks that need no server: SMTPUTF8 and
+    /// SIZE. `head` holds at least the message's header section.
+    fn begin(&mut self, envelope: &Envelope, head: &[u8], size: u64) -> Result<()> {
+        let (from, from_utf8) = utf8::envelope_address(&envelope.from)?;
+        let mut needs_utf8 = from_utf8.then(|| envelope.from.clone());
+        let mut recipients = Vec::with_capacity(envelope.recipients.len());
+        for r in &envelope.recipients {
+            let (address, utf8) = utf8::envelope_address(r)?;
+            if utf8 && needs_utf8.is_none() {
+                needs_utf8 = Some(r.clone());
+            }
+            recipients.push(address);
+        }
+        if needs_utf8.is_none() {
+            needs_utf8 = utf8::non_ascii_header_address(head);
+        }
         let mut params = Vec::new();
-        let non_ascii_address =
-            !envelope.from.is_ascii() || envelope.recipients.iter().any(|r| !r.is_ascii());
-        if non_ascii_address {
-            if !info.supports_feature(Extension::SmtpUtfEight) {
+        if let Some(address) = &needs_utf8 {
+            if !self.caps.smtputf8 {
                 return Err(Error::data(format!(
-                    "{} does not support SMTPUTF8, so it cannot take the non-ASCII address in {}",
-                    self.server,
-                    std::iter::once(&envelope.from)
-                        .chain(&envelope.recipients)
-                        .find(|a| !a.is_ascii())
-                        .map(String::as_str)
-                        .unwrap_or("")
+                    "{} does not offer SMTPUTF8, which the non-ASCII address {address} needs; \
+                     nothing was sent (use an ASCII address, or a server that offers SMTPUTF8)",
+                    self.server
                 )));
             }
             params.push(MailParameter::SmtpUtfEight);
         }
-        if eight_bit && info.supports_feature(Extension::EightBitMime) {
+        if let Some(limit) = self.caps.size {
+            if size > limit {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "the message is {size} bytes and {} takes at most {limit} (its SIZE); \
+                         nothing was sent",
+                        self.server
+                    ),
+                ));
+            }
+            params.push(MailParameter::Size(size as usize));
+        }
+        if !head.is_ascii() && self.caps.eight_bit {
             params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
-
-        let mail = Mail::new(Some(from), params);
+        let from = parse_address(&from, "sender")?;
+        let recipients = recipients
+            .iter()
+            .map(|r| parse_address(r, "recipient"))
+            .collect::<Result<Vec<_>>>()?;
+        let mail = Mail::new(Some(from), params).to_string();
         if self.pipelining {
             return self.begin_pipelined(mail, recipients);
         }
-        self.command(Stage::MailFrom, mail)?;
+        self.expect(Stage::MailFrom, Some(&mail))?;
         for rcpt in recipients {
             let address = rcpt.to_string();
-            if let Err(err) = self.command(Stage::RcptTo, Rcpt::new(rcpt, vec![])) {
+            if let Err(err) = self.expect(Stage::RcptTo, Some(&Rcpt::new(rcpt, vec![]).to_string()))
+            {
                 self.reset();
                 // Servers often say only "User unknown": name the address they refused.
                 return Err(err.context(&format!("recipient <{address}>")));
@@ -319,120 +487,149 @@ impl Session {
     /// MAIL FROM and every RCPT TO in one write, then their replies in order. DATA is
     /// still sent on its own, after the replies: a refused recipient then resets the
     /// transaction instead of letting the others get the message.
-    fn begin_pipelined(&mut self, mail: Mail, recipients: Vec<Address>) -> Result<()> {
+    fn begin_pipelined(&mut self, mail: String, recipients: Vec<Address>) -> Result<()> {
         let addresses: Vec<String> = recipients.iter().map(ToString::to_string).collect();
-        let mut batch = mail.to_string();
+        let mut batch = mail;
         for rcpt in recipients {
             batch.push_str(&Rcpt::new(rcpt, vec![]).to_string());
         }
         for line in batch.lines() {
             self.trace_out(line);
         }
+        self.write(batch.as_bytes())?;
         let mut first_error = None;
-        let mut replies = vec![self.conn.command(batch)];
-        for _ in &addresses {
-            replies.push(self.conn.read_response());
-        }
-        for (i, reply) in replies.into_iter().enumerate() {
+        for i in 0..=addresses.len() {
             let stage = if i == 0 {
                 Stage::MailFrom
             } else {
                 Stage::RcptTo
             };
-            match reply {
-                Ok(response) => self.trace_in(&reply_text(&response)),
-                Err(err) => {
-                    let err = classify(&self.server, stage, err);
-                    if let Some(reply) = err.reply() {
-                        self.trace_in(reply);
-                    }
-                    let err = if i == 0 {
-                        err
-                    } else {
-                        err.context(&format!("recipient <{}>", addresses[i - 1]))
-                    };
-                    first_error.get_or_insert(err);
-                }
+            let reply = self.read(stage)?;
+            if let Err(err) = self.accept(stage, reply) {
+                let err = match i {
+                    0 => err,
+                    _ => err.context(&format!("recipient <{}>", addresses[i - 1])),
+                };
+                first_error.get_or_insert(err);
             }
         }
         match first_error {
             None => Ok(()),
             Some(err) => {
-                if !self.conn.has_broken() {
-                    self.reset();
-                }
+                self.reset();
                 Err(err)
             }
         }
     }
 
-    /// Asks the server again what it supports (EHLO) and pipelines MAIL FROM and RCPT TO
-    /// from then on if it offers PIPELINING. Worth the extra round trip for a session that
-    /// sends many messages (a merge); lettre keeps only the extensions it knows itself.
-    pub(crate) fn use_pipelining(&mut self, profile: &Profile) -> Result<bool> {
-        let response = self
-            .conn
-            .command(Ehlo::new(client_id(profile)))
-            .map_err(|e| classify(&self.server, Stage::Connect, e))?;
-        self.pipelining = response
-            .message()
-            .any(|line| line.split_whitespace().next() == Some("PIPELINING"));
+    /// Uses PIPELINING for MAIL FROM and RCPT TO from now on, if the server offers it.
+    /// Worth it for a session that sends many messages (a merge).
+    pub(crate) fn use_pipelining(&mut self, _profile: &Profile) -> Result<bool> {
+        self.pipelining = self.caps.pipelining;
         Ok(self.pipelining)
     }
 
     /// What `rmail check` reports: the full EHLO reply and the certificate chain.
-    pub(crate) fn report(&mut self, client_id: &ClientId) -> Result<ServerReport> {
-        let response = self
-            .conn
-            .command(Ehlo::new(client_id.clone()))
-            .map_err(|e| classify(&self.server, Stage::Connect, e))?;
-        let encrypted = self.conn.is_encrypted();
+    pub(crate) fn report(&mut self, _client_id: &ClientId) -> Result<ServerReport> {
+        let encrypted = self.wire.is_encrypted();
         Ok(ServerReport {
-            ehlo: response.message().map(str::to_string).collect(),
-            certificates: if encrypted {
-                self.conn.certificate_chain().unwrap_or_default()
-            } else {
-                Vec::new()
-            },
+            ehlo: self.caps.lines.clone(),
+            certificates: self.wire.peer_certificates(),
             encrypted,
         })
     }
 
-    /// Ends the session politely; errors no longer matter at this point.
-    pub(crate) fn quit(mut self) {
-        self.trace_out("QUIT");
-        let _ = self.conn.quit();
-    }
+    /// Ends the session politely (see [`Drop`]).
+    pub(crate) fn quit(self) {}
 
-    fn command<C: std::fmt::Display>(&mut self, stage: Stage, command: C) -> Result<Response> {
-        let line = command.to_string();
-        self.trace_out(line.trim_end());
-        match self.conn.command(line) {
-            Ok(response) => {
-                self.trace_in(&reply_text(&response));
-                Ok(response)
-            }
-            Err(err) => {
-                let err = classify(&self.server, stage, err);
-                if let Some(reply) = err.reply() {
-                    self.trace_in(reply);
-                }
-                Err(err)
-            }
-        }
+    /// True when the server or network broke the connection and it cannot be reused.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.state != State::Ready
     }
 
     /// RSET after a refused recipient, so the connection can carry the next message.
     fn reset(&mut self) {
-        self.trace_out("RSET");
-        if self.conn.command(Rset).is_err() {
-            self.conn.abort();
+        if self.state == State::Ready && self.expect(Stage::Rset, Some("RSET\r\n")).is_err() {
+            self.state = State::Broken;
         }
     }
 
-    /// True when the server or network broke the connection and it cannot be reused.
-    pub(crate) fn is_broken(&self) -> bool {
-        self.conn.has_broken()
+    // --- one command, one reply ---------------------------------------------------------
+
+    /// Sends `command` (if any), reads the reply, and turns anything but the stage's
+    /// go-ahead into an error.
+    fn expect(&mut self, stage: Stage, command: Option<&str>) -> Result<Reply> {
+        let reply = match command {
+            Some(command) => {
+                self.trace_out(command.trim_end());
+                self.exchange(stage, command.as_bytes())?
+            }
+            None => self.read(stage)?,
+        };
+        self.accept(stage, reply)
+    }
+
+    fn accept(&mut self, stage: Stage, reply: Reply) -> Result<Reply> {
+        if stage.accepts(reply.code) {
+            return Ok(reply);
+        }
+        let err = reply_error(&self.server, stage, reply.code, &reply.text());
+        if reply.class() == 2 || reply.class() == 3 {
+            // Out of step with the server (250 to DATA, 334 after AUTH): the commands that
+            // would follow could be read as anything. Only QUIT is left.
+            self.state = State::Broken;
+            self.send_quit();
+        }
+        Err(err)
+    }
+
+    fn exchange(&mut self, stage: Stage, bytes: &[u8]) -> Result<Reply> {
+        self.write(bytes)?;
+        self.read(stage)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.state != State::Ready {
+            return Err(Error::new(
+                ErrorKind::Temporary,
+                format!("the connection to {} is no longer usable", self.server),
+            ));
+        }
+        let timeout = self.timeout;
+        self.wire.write_all(bytes, timeout).map_err(|e| {
+            self.state = State::Broken;
+            wire_error(&self.server, None, e)
+        })
+    }
+
+    fn read(&mut self, stage: Stage) -> Result<Reply> {
+        let deadline = Instant::now() + self.timeout;
+        match self.wire.read_reply(deadline) {
+            Ok(reply) => {
+                self.trace_in(&reply.text());
+                Ok(reply)
+            }
+            Err(e) => {
+                self.state = State::Broken;
+                Err(wire_error(&self.server, Some(stage), e))
+            }
+        }
+    }
+
+    /// QUIT, and at most [`QUIT_GRACE`] for the answer.
+    fn send_quit(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.trace_out("QUIT");
+        let grace = QUIT_GRACE.min(self.timeout);
+        if self.wire.write_all(b"QUIT\r\n", grace).is_ok()
+            && let Ok(reply) = self.wire.read_reply(Instant::now() + grace)
+        {
+            self.trace_in(&reply.text());
+        }
+        self.state = State::Closed;
+        self.wire.shutdown();
     }
 
     fn trace_out(&self, line: &str) {
@@ -448,27 +645,50 @@ impl Session {
     }
 }
 
-/// Bytes handed to lettre at a time for large messages (it copies each for dot-stuffing).
-const CHUNK: usize = 64 << 10;
-
-/// Messages up to this size are sent in one write (see [`Session::send`]).
-const SINGLE_WRITE_LIMIT: usize = 4 << 20;
-
-/// Message data as it goes on the wire: a '.' at the start of a line doubled (RFC 5321
-/// 4.5.2), then the CRLF "." CRLF terminator. `data` has no final line break.
-fn dot_stuffed(data: &str) -> String {
-    let mut out = String::with_capacity(data.len() + data.len() / 512 + 8);
-    let mut line_start = true;
-    // Splitting on a char searches with memchr; this runs once per byte sent.
-    for piece in data.split_inclusive('\n') {
-        if line_start && piece.starts_with('.') {
-            out.push('.');
+impl Drop for Session {
+    /// Every session ends with QUIT while the server still listens: after a delivery, a
+    /// refused recipient, a failed login, a message too large. A broken connection is just
+    /// closed.
+    fn drop(&mut self) {
+        match self.state {
+            State::Ready => self.send_quit(),
+            State::Broken => self.wire.shutdown(),
+            State::Closed => {}
         }
-        out.push_str(piece);
-        line_start = piece.ends_with("\r\n");
     }
-    out.push_str("\r\n.\r\n");
-    out
+}
+
+/// The cause of the error when bytes arrived after the `220` to STARTTLS.
+#[derive(Debug)]
+pub(crate) struct StarttlsInjection;
+
+impl std::fmt::Display for StarttlsInjection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bytes injected after the 220 to STARTTLS")
+    }
+}
+
+impl std::error::Error for StarttlsInjection {}
+
+/// Whether `err` is a STARTTLS response injection (an attack on the path, not a property
+/// of the server: worth keeping the message for a later try).
+pub(crate) fn is_starttls_injection(err: &Error) -> bool {
+    std::error::Error::source(err).is_some_and(|s| s.is::<StarttlsInjection>())
+}
+
+/// A reply as it came on the wire (for lettre's AUTH challenge parser).
+fn reply_wire(reply: &Reply) -> String {
+    let n = reply.lines.len();
+    reply
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let sep = if i + 1 == n { ' ' } else { '-' };
+            format!("{}{sep}{line}", reply.code)
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 fn parse_address(text: &str, what: &str) -> Result<Address> {
@@ -476,10 +696,75 @@ fn parse_address(text: &str, what: &str) -> Result<Address> {
         .map_err(|e| Error::data(format!("invalid {what} address '{text}': {e}")))
 }
 
-fn reply_text(response: &Response) -> String {
-    let code: u16 = response.code().into();
-    let text = response.message().collect::<Vec<_>>().join(" ");
-    format!("{code} {text}")
+/// The rustls configuration for the profile: its `ca_file`, the pin, `rmail check`'s needs.
+fn tls_config(profile: &Profile, options: ConnectOptions) -> Result<Arc<ClientConfig>> {
+    let pem = match &profile.ca_file {
+        Some(path) => Some((
+            path.as_path(),
+            std::fs::read(path).map_err(|e| {
+                Error::config(format!(
+                    "profile '{}': cannot read ca_file {}: {e}",
+                    profile.name,
+                    path.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    tls::client_config(
+        &profile.name,
+        pem.as_ref().map(|(p, b)| (*p, b.as_slice())),
+        TrustOptions {
+            accept_any_certificate: profile.tls_fingerprint.is_some() || options.inspect_untrusted,
+            tls13_only: options.tls13_only,
+        },
+    )
+}
+
+/// A failed connect: always temporary (the server may be back later).
+fn connect_error(server: &str, err: &std::io::Error) -> Error {
+    let detail = match err.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            "no answer in time".to_owned()
+        }
+        _ => err.to_string(),
+    };
+    Error::new(
+        ErrorKind::Temporary,
+        format!("connecting to {server} failed: {detail}"),
+    )
+}
+
+/// A failure below the replies: TLS, the network, a reply too long, late or malformed.
+fn wire_error(server: &str, stage: Option<Stage>, err: WireError) -> Error {
+    if let WireError::Io(io) = &err
+        && let Some(tls) = io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return Error::new(
+            ErrorKind::Auth,
+            format!(
+                "TLS with {server} failed: {tls}; if the server uses a private CA, set \
+                 ca_file = \"/path/to/ca.pem\" in the profile, or pin it with tls_fingerprint"
+            ),
+        );
+    }
+    let during = stage
+        .map(|s| format!(" during {}", s.describe()))
+        .unwrap_or_default();
+    match err {
+        WireError::Timeout => Error::new(
+            ErrorKind::Temporary,
+            format!(
+                "{server} did not answer in time{during}; try again later or raise timeout_secs"
+            ),
+        ),
+        err => Error::new(
+            ErrorKind::Temporary,
+            format!("the connection to {server} failed{during}: {err}"),
+        ),
+    }
 }
 
 /// The client name sent in EHLO for this profile.
@@ -487,19 +772,5 @@ pub(crate) fn client_id(profile: &Profile) -> ClientId {
     match &profile.hello_name {
         Some(name) => ClientId::Domain(name.clone()),
         None => ClientId::default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dot_stuffed;
-
-    #[test]
-    fn dot_stuffing() {
-        assert_eq!(
-            dot_stuffed(".a\r\nb\r\n.\r\n..c\r\nd.\n.e"),
-            "..a\r\nb\r\n..\r\n...c\r\nd.\n.e\r\n.\r\n"
-        );
-        assert_eq!(dot_stuffed(""), "\r\n.\r\n");
     }
 }

@@ -20,5 +20,6 @@ mod queue_log;
 mod resolve;
 mod send;
 mod sendmail;
+mod session;
 mod template;
 mod tls;

@@ -76,22 +76,25 @@ fn unsupported_sendmail_mode_is_a_usage_error_at_once() {
     assert!(run.stderr.contains("-bd"), "{run}");
 }
 
-/// A broken alias is a mistake in the config (78, naming the alias), not in the message.
+/// A broken alias is a mistake in the config (78, naming the alias), not in the message,
+/// whether the local name comes as an argument or from a `-t` header.
 #[test]
 fn a_bad_alias_is_a_configuration_error() {
     let server = Server::plain();
-    let mut cmd = sendmail();
-    cmd.write_config(&format!(
-        "aliases = {{ root = \"not an address\" }}\n{}from = \"me@example.com\"\n",
-        server.profile_toml("t")
-    ));
-    let run = cmd
-        .arg("root")
-        .stdin_bytes("Subject: nightly\n\nok\n")
-        .run();
-    run.assert_code(78);
-    assert!(run.stderr.contains("aliases.root"), "{run}");
-    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    for (args, input) in [
+        (&["root"][..], "Subject: nightly\n\nok\n"),
+        (&["-t"][..], "To: root\nSubject: nightly\n\nok\n"),
+    ] {
+        let mut cmd = sendmail();
+        cmd.write_config(&format!(
+            "aliases = {{ root = \"not an address\" }}\n{}from = \"me@example.com\"\n",
+            server.profile_toml("t")
+        ));
+        let run = cmd.args(args).stdin_bytes(input).run();
+        run.assert_code(78);
+        assert!(run.stderr.contains("aliases.root"), "{run}");
+        assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    }
     server.assert_nothing_sent();
 }
 

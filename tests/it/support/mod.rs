@@ -21,6 +21,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -563,6 +565,8 @@ pub struct ServerOptions {
     pub pipelining: bool,
     /// Also offer AUTH XOAUTH2, with the `auth` password as the bearer token.
     pub xoauth2: bool,
+    /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
+    pub no_smtputf8: bool,
 }
 
 impl ServerOptions {
@@ -632,6 +636,12 @@ impl ServerOptions {
         self
     }
 
+    /// Do not offer SMTPUTF8.
+    pub fn without_smtputf8(mut self) -> Self {
+        self.no_smtputf8 = true;
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -688,6 +698,9 @@ impl ServerOptions {
         }
         if self.xoauth2 {
             args.push("--xoauth2".into());
+        }
+        if self.no_smtputf8 {
+            args.push("--no-smtputf8".into());
         }
         args
     }

@@ -84,6 +84,9 @@ def parse_args(argv):
                    help="also offer AUTH XOAUTH2; the --auth password is the bearer token")
     p.add_argument("--pipelining", action="store_true",
                    help="advertise PIPELINING (RFC 2920); aiosmtpd reads pipelined commands anyway")
+    p.add_argument("--no-smtputf8", action="store_true",
+                   help="do not offer SMTPUTF8 (RFC 6531); aiosmtpd then refuses non-ASCII "
+                        "addresses and the SMTPUTF8 parameter")
     p.add_argument("--exit-on-stdin-eof", action="store_true",
                    help="exit when stdin reaches end of file (the test harness holds a pipe)")
     args = p.parse_args(argv)
@@ -351,7 +354,7 @@ async def serve(args):
             hostname="localhost",  # the default, getfqdn(), may wait on DNS
             ident="rmail-test-smtpd",
             loop=loop,
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=not args.no_smtputf8,
             data_size_limit=args.max_size,
             timeout=120,
         )

@@ -1,0 +1,180 @@
+//! Message data as it goes on the wire after `354`: checked, dot-stuffed, terminated.
+//!
+//! The last line of defence of "nothing illegal on the wire" (RFC 5321 §2.3.8, §4.5.2,
+//! §4.5.3.1.6): whatever path a message took (send, merge, sendmail, queue flush), no bare
+//! CR, no bare LF, no NUL and no line over 998 octets reaches the server. A bare CR or LF
+//! next to a "." is how SMTP smuggling ends a message early at one server and not at
+//! another; rmail refuses such data rather than guess. The composing stages pick encodings
+//! that never produce it, so a refusal here means a bug upstream, not a user mistake.
+
+use std::fmt;
+
+/// The longest line SMTP allows, without its CRLF.
+pub(crate) const MAX_LINE_OCTETS: usize = 998;
+
+/// Why message data cannot go on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Violation {
+    BareCr { line: usize },
+    BareLf { line: usize },
+    Nul { line: usize },
+    LongLine { line: usize },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::BareCr { line } => write!(f, "a CR without LF on line {line}"),
+            Violation::BareLf { line } => write!(f, "an LF without CR on line {line}"),
+            Violation::Nul { line } => write!(f, "a NUL byte on line {line}"),
+            Violation::LongLine { line } => {
+                write!(f, "line {line} is longer than {MAX_LINE_OCTETS} octets")
+            }
+        }
+    }
+}
+
+/// Dot-stuffs message data chunk by chunk and checks it on the way.
+#[derive(Debug)]
+pub(crate) struct Stuffer {
+    at_line_start: bool,
+    after_cr: bool,
+    line_len: usize,
+    line: usize,
+}
+
+impl Default for Stuffer {
+    fn default() -> Self {
+        Stuffer {
+            at_line_start: true,
+            after_cr: false,
+            line_len: 0,
+            line: 1,
+        }
+    }
+}
+
+impl Stuffer {
+    /// Appends `chunk`, dot-stuffed, to `out`; fails on the first illegal byte.
+    pub(crate) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Violation> {
+        out.reserve(chunk.len() + chunk.len() / 256 + 8);
+        let mut start = 0;
+        for (i, &b) in chunk.iter().enumerate() {
+            if self.after_cr && b != b'\n' {
+                return Err(Violation::BareCr { line: self.line });
+            }
+            match b {
+                b'\n' => {
+                    if !self.after_cr {
+                        return Err(Violation::BareLf { line: self.line });
+                    }
+                    self.after_cr = false;
+                    self.at_line_start = true;
+                    self.line_len = 0;
+                    self.line += 1;
+                    continue;
+                }
+                b'\r' => self.after_cr = true,
+                0 => return Err(Violation::Nul { line: self.line }),
+                b'.' if self.at_line_start => {
+                    // Copy what came before, then the extra dot.
+                    out.extend_from_slice(&chunk[start..i]);
+                    out.push(b'.');
+                    start = i;
+                }
+                _ => {}
+            }
+            self.at_line_start = false;
+            if b != b'\r' {
+                self.line_len += 1;
+                if self.line_len > MAX_LINE_OCTETS {
+                    return Err(Violation::LongLine { line: self.line });
+                }
+            }
+        }
+        out.extend_from_slice(&chunk[start..]);
+        Ok(())
+    }
+
+    /// Appends the end of data: CRLF "." CRLF, or only "." CRLF when the data already
+    /// ends with a line break (no empty line is added to the message).
+    pub(crate) fn finish(self, out: &mut Vec<u8>) -> Result<(), Violation> {
+        if self.after_cr {
+            return Err(Violation::BareCr { line: self.line });
+        }
+        if !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        Ok(())
+    }
+}
+
+/// Checks that `data` could go on the wire, without copying it.
+pub(crate) fn check(data: &[u8]) -> Result<(), Violation> {
+    let mut stuffer = Stuffer::default();
+    let mut scratch = Vec::new();
+    for chunk in data.chunks(64 << 10) {
+        stuffer.push(chunk, &mut scratch)?;
+        scratch.clear();
+    }
+    stuffer.finish(&mut scratch)
+}
+
+/// `data` dot-stuffed and terminated, ready to write after `354`.
+pub(crate) fn stuffed(data: &[u8]) -> Result<Vec<u8>, Violation> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 256 + 8);
+    let mut stuffer = Stuffer::default();
+    stuffer.push(data, &mut out)?;
+    stuffer.finish(&mut out)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dots_are_doubled_at_line_starts_only() {
+        assert_eq!(
+            stuffed(b".a\r\nb\r\n.\r\n..c\r\nd.\r\n.e").unwrap(),
+            b"..a\r\nb\r\n..\r\n...c\r\nd.\r\n..e\r\n.\r\n"
+        );
+    }
+
+    #[test]
+    fn the_terminator_adds_no_empty_line() {
+        assert_eq!(stuffed(b"a\r\n").unwrap(), b"a\r\n.\r\n");
+        assert_eq!(stuffed(b"a").unwrap(), b"a\r\n.\r\n");
+        assert_eq!(stuffed(b"").unwrap(), b".\r\n");
+    }
+
+    #[test]
+    fn chunks_join_up() {
+        let mut out = Vec::new();
+        let mut s = Stuffer::default();
+        s.push(b"x\r", &mut out).unwrap();
+        s.push(b"\n.y\r\n", &mut out).unwrap();
+        s.finish(&mut out).unwrap();
+        assert_eq!(out, b"x\r\n..y\r\n.\r\n");
+    }
+
+    #[test]
+    fn illegal_bytes_are_refused() {
+        assert_eq!(
+            stuffed(b"a\r\nsmuggle\r.\r\n"),
+            Err(Violation::BareCr { line: 2 })
+        );
+        assert_eq!(stuffed(b"a\n.\n"), Err(Violation::BareLf { line: 1 }));
+        assert_eq!(stuffed(b"a\0"), Err(Violation::Nul { line: 1 }));
+        assert_eq!(stuffed(b"a\r"), Err(Violation::BareCr { line: 1 }));
+        let ok = [b'x'; 998];
+        assert!(check(&ok).is_ok());
+        let long = [b'x'; 999];
+        assert_eq!(check(&long), Err(Violation::LongLine { line: 1 }));
+        let mut split = Stuffer::default();
+        let mut out = Vec::new();
+        split.push(&[b'x'; 500], &mut out).unwrap();
+        assert!(split.push(&[b'x'; 499], &mut out).is_err());
+    }
+}
