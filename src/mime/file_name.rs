@@ -8,9 +8,9 @@
 
 use crate::mime::data::base64_lines;
 
-/// Input bytes per encoded word: 45 bytes make 60 base64 characters, so a word with its
-/// `=?utf-8?B?` … `?=` frame stays within RFC 2047's 75.
-const WORD_BYTES: usize = 45;
+/// Input bytes per encoded word: 42 bytes make 56 base64 characters, so a word with its
+/// `=?utf-8?B?` … `?=` frame stays within RFC 2047's 75, and a line with ` name="` within 78.
+const WORD_BYTES: usize = 42;
 
 /// `content_type` with `; name="…"` appended: quoted as it is when plain printable ASCII,
 /// else as RFC 2047 base64 encoded words folded onto continuation lines.
@@ -61,6 +61,7 @@ mod tests {
     use super::*;
 
     fn parsed_name(content_type: &str) -> String {
+        use mail_parser::MimeHeaders;
         let raw = format!("Content-Type: {content_type}\r\n\r\n");
         let message = mail_parser::MessageParser::new()
             .parse(raw.as_bytes())
