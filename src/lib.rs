@@ -14,6 +14,7 @@ mod digest;
 mod error;
 mod message;
 mod mime;
+mod oauth;
 mod report;
 mod settings;
 mod smtp;

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod login;
 mod merge;
 mod queue;
 mod send;
 mod sendmail;
 
+pub use login::LoginArgs;
 pub use merge::MergeArgs;
 pub use queue::{MailqCli, QueueCommand};
 pub use send::SendArgs;
@@ -93,6 +95,14 @@ Link rmail as /usr/sbin/sendmail and it behaves as `rmail sendmail` (cron's MAIL
     /// Connect with a profile: TLS, certificate, extensions, AUTH; then QUIT without sending
     #[command(after_help = "Example:\n  rmail check -p work")]
     Check,
+
+    /// OAuth2: sign in once with a profile's oauth table and store its tokens
+    #[command(after_help = "Examples:
+  rmail login -p office                # device flow: prints a URL and a code
+  rmail login -p gmail                 # opens the browser ($BROWSER, else xdg-open)
+  rmail login -p gmail --no-browser    # prints the URL to open instead
+Tokens are kept in $XDG_STATE_HOME/rmail/tokens/PROFILE.json (0600) and refresh themselves.")]
+    Login(LoginArgs),
 
     /// Print a shell completion script for bash, zsh, fish, elvish or powershell
     #[command(after_help = "Examples:

@@ -75,6 +75,22 @@ pub(crate) fn run(request: CheckRequest) -> Result<Report> {
             .unwrap_or_else(|| "PLAIN/LOGIN".into()),
         profile.username.as_deref().unwrap_or("")
     );
+    if let Some(settings) = profile.oauth()
+        && let Ok(Some(info)) = crate::oauth::token_info(settings)
+    {
+        println!(
+            "oauth:       token valid until {}, scopes {} ({})",
+            info.expires_at
+                .map(crate::time::timestamp)
+                .unwrap_or_else(|| "unknown".into()),
+            info.scopes.join(" "),
+            if info.refreshable {
+                "renews itself"
+            } else {
+                "no refresh token"
+            }
+        );
+    }
     session.quit();
     Ok(Report::default())
 }

@@ -2,6 +2,7 @@
 //! layer and `report/` print; everything they call returns values and typed errors.
 
 pub(crate) mod check;
+pub(crate) mod login;
 pub(crate) mod merge;
 pub(crate) mod packaging;
 pub(crate) mod profiles;
@@ -28,6 +29,7 @@ pub(crate) fn run(resolved: Resolved) -> Result<Report> {
         Request::Queue(request) => queue::run(request),
         Request::Profiles(request) => profiles::run(request),
         Request::Check(request) => check::run(request),
+        Request::Login(request) => login::run(request),
         Request::Completions(shell) => packaging::completions(shell),
         Request::Man => packaging::man(),
     }

@@ -52,6 +52,39 @@ pub(crate) struct ProfileConfig {
     pub(crate) concurrency: Option<usize>,
     pub(crate) tls_fingerprint: Option<String>,
     pub(crate) dkim: Option<DkimConfig>,
+    /// `auth = "xoauth2"` with tokens rmail obtains itself (`rmail login`).
+    pub(crate) oauth: Option<OAuthConfig>,
+}
+
+/// The `[profiles.NAME.oauth]` table: rmail as an OAuth 2.0 client. A provider preset
+/// (gmail, outlook) fills the endpoints and scopes.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthConfig {
+    /// The client id of the user's own app registration.
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) client_secret_env: Option<String>,
+    pub(crate) flow: Option<OAuthFlow>,
+    pub(crate) scopes: Option<Vec<String>>,
+    pub(crate) auth_url: Option<String>,
+    pub(crate) token_url: Option<String>,
+    pub(crate) device_url: Option<String>,
+    /// OpenID issuer: its discovery document fills the endpoints not given.
+    pub(crate) issuer: Option<String>,
+    /// Microsoft: the directory (tenant) in the endpoints; default "common".
+    pub(crate) tenant: Option<String>,
+    /// Replace the access token when less than this many seconds remain (default 600).
+    pub(crate) refresh_before_secs: Option<u64>,
+}
+
+/// `flow = "auth-code" | "device" | "client-credentials"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum OAuthFlow {
+    AuthCode,
+    Device,
+    ClientCredentials,
 }
 
 /// `dkim = { domain, selector, private_key_file, algorithm }` in a profile: sign every
@@ -181,11 +214,9 @@ impl LoadedConfig {
     /// A plain `password` in a file that group or others can read deserves a warning.
     fn readable_password_warning(&self) -> Option<String> {
         let path = self.path.as_deref()?;
-        let holder = self
-            .config
-            .profiles
-            .iter()
-            .find(|(_, p)| p.password.is_some())?;
+        let holder = self.config.profiles.iter().find(|(_, p)| {
+            p.password.is_some() || p.oauth.as_ref().is_some_and(|o| o.client_secret.is_some())
+        })?;
         let mode = file_mode(path)?;
         (mode & 0o077 != 0).then(|| {
             format!(
@@ -299,6 +330,18 @@ mod tests {
             "default_profile",
             "log_file",
             "aliases",
+            "oauth",
+            "client_id",
+            "client_secret",
+            "client_secret_env",
+            "flow",
+            "scopes",
+            "auth_url",
+            "token_url",
+            "device_url",
+            "issuer",
+            "tenant",
+            "refresh_before_secs",
         ] {
             assert!(
                 text.lines().any(|l| l

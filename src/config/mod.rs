@@ -6,6 +6,7 @@
 
 pub(crate) mod dirs;
 pub(crate) mod file;
+pub(crate) mod oauth;
 pub(crate) mod profile;
 pub(crate) mod provider;
 pub(crate) mod secret;

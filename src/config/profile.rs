@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::config::file::{LoadedConfig, ProfileConfig};
-use crate::config::provider;
 use crate::config::secret::{PasswordSource, Secret};
+use crate::config::{oauth, provider};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How the SMTP connection is secured.
@@ -193,13 +193,44 @@ impl Profile {
                 "a password is set but no username; add username = \"…\"",
             )));
         }
-        if entry.auth == Some(AuthMechanism::Xoauth2)
-            && !matches!(password, Some(PasswordSource::Command(_)))
-        {
-            return Err(Error::config(in_profile(
-                "auth = \"xoauth2\" takes the access token from password_command; set password_command",
-            )));
-        }
+        let timeout = entry
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let (auth, password) = match &entry.oauth {
+            Some(table) => {
+                if password.is_some() {
+                    return Err(Error::config(in_profile(
+                        "an oauth table and a password source exclude each other; keep one",
+                    )));
+                }
+                if matches!(entry.auth, Some(a) if a != AuthMechanism::Xoauth2) {
+                    return Err(Error::config(in_profile(
+                        "an oauth table logs in with auth = \"xoauth2\"",
+                    )));
+                }
+                if entry.username.is_none() {
+                    return Err(Error::config(in_profile(
+                        "XOAUTH2 needs the mailbox address: add username = \"…\"",
+                    )));
+                }
+                let settings = oauth::resolve(name, table, preset, timeout, &in_profile)?;
+                (
+                    Some(AuthMechanism::Xoauth2),
+                    Some(PasswordSource::OAuth(Box::new(settings))),
+                )
+            }
+            None => {
+                if entry.auth == Some(AuthMechanism::Xoauth2)
+                    && !matches!(password, Some(PasswordSource::Command(_)))
+                {
+                    return Err(Error::config(in_profile(
+                        "auth = \"xoauth2\" needs an oauth table (then `rmail login`) or password_command",
+                    )));
+                }
+                (entry.auth, password)
+            }
+        };
         if entry.concurrency == Some(0) {
             return Err(Error::config(in_profile("concurrency must be at least 1")));
         }
@@ -228,16 +259,13 @@ impl Profile {
             host,
             port,
             security,
-            auth: entry.auth,
+            auth,
             username: entry.username.clone(),
             password,
             from: entry.from.clone(),
             reply_to: entry.reply_to.clone(),
             ca_file: entry.ca_file.clone(),
-            timeout: entry
-                .timeout_secs
-                .map(Duration::from_secs)
-                .unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
             hello_name: entry.hello_name.clone(),
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
@@ -255,7 +283,15 @@ impl Profile {
         })
     }
 
-    /// Fetches the password, if the profile logs in at all.
+    /// The profile's OAuth settings, when rmail obtains its tokens itself.
+    pub(crate) fn oauth(&self) -> Option<&crate::oauth::OAuthSettings> {
+        match &self.password {
+            Some(PasswordSource::OAuth(settings)) => Some(settings),
+            _ => None,
+        }
+    }
+
+    /// Fetches the password (or OAuth access token), if the profile logs in at all.
     pub(crate) fn secret(&self) -> Result<Option<Secret>> {
         self.password
             .as_ref()

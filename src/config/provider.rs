@@ -11,7 +11,49 @@ pub(crate) struct Preset {
     pub(crate) port: u16,
     pub(crate) security: Security,
     pub(crate) note: &'static str,
+    /// What `auth = "xoauth2"` with an `oauth` table needs from this provider.
+    pub(crate) oauth: Option<&'static OAuthPreset>,
 }
+
+/// A provider's OAuth 2.0 endpoints and scopes for SMTP; the user brings the client id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OAuthPreset {
+    /// Endpoints; `{tenant}` stands for the profile's `tenant` (Microsoft).
+    pub(crate) auth_url: &'static str,
+    pub(crate) token_url: &'static str,
+    pub(crate) device_url: Option<&'static str>,
+    /// Delegated scopes (a user logs in), a refresh token included.
+    pub(crate) scopes: &'static [&'static str],
+    /// App-only scopes for client credentials; empty: the provider has no such flow for SMTP.
+    pub(crate) app_scopes: &'static [&'static str],
+    /// Extra authorization-request parameters.
+    pub(crate) auth_params: &'static [(&'static str, &'static str)],
+    /// `tenant` when the profile sets none; `None`: the endpoints have no tenant.
+    pub(crate) default_tenant: Option<&'static str>,
+}
+
+/// Google: loopback + PKCE only (Google refuses Gmail scopes in the device flow);
+/// `access_type=offline` asks for a refresh token.
+const GOOGLE: OAuthPreset = OAuthPreset {
+    auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
+    token_url: "https://oauth2.googleapis.com/token",
+    device_url: None,
+    scopes: &["https://mail.google.com/"],
+    app_scopes: &[],
+    auth_params: &[("access_type", "offline")],
+    default_tenant: None,
+};
+
+/// Microsoft identity platform v2: Microsoft 365 and Outlook.com, device or loopback.
+const MICROSOFT: OAuthPreset = OAuthPreset {
+    auth_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
+    token_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+    device_url: Some("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode"),
+    scopes: &["https://outlook.office.com/SMTP.Send", "offline_access"],
+    app_scopes: &["https://outlook.office365.com/.default"],
+    auth_params: &[],
+    default_tenant: Some("common"),
+};
 
 const fn preset(
     name: &'static str,
@@ -26,25 +68,32 @@ const fn preset(
         port,
         security,
         note,
+        oauth: None,
     }
 }
 
 /// Every known preset, in the order `rmail profiles` and error messages list them.
 pub(crate) const PRESETS: &[Preset] = &[
-    preset(
-        "gmail",
-        "smtp.gmail.com",
-        587,
-        Security::Starttls,
-        "needs an app password (Google Account > Security > App passwords) or auth = \"xoauth2\"",
-    ),
-    preset(
-        "outlook",
-        "smtp.office365.com",
-        587,
-        Security::Starttls,
-        "Microsoft 365 / Outlook.com; tenants that disabled basic auth need auth = \"xoauth2\"",
-    ),
+    Preset {
+        oauth: Some(&GOOGLE),
+        ..preset(
+            "gmail",
+            "smtp.gmail.com",
+            587,
+            Security::Starttls,
+            "needs an app password (Google Account > Security > App passwords) or auth = \"xoauth2\" with an oauth table",
+        )
+    },
+    Preset {
+        oauth: Some(&MICROSOFT),
+        ..preset(
+            "outlook",
+            "smtp.office365.com",
+            587,
+            Security::Starttls,
+            "Microsoft 365 / Outlook.com: basic auth is going away; use auth = \"xoauth2\" with an oauth table",
+        )
+    },
     preset(
         "yahoo",
         "smtp.mail.yahoo.com",

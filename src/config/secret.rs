@@ -42,6 +42,8 @@ pub(crate) enum PasswordSource {
     Env(String),
     /// The first line printed by this `sh -c` command.
     Command(String),
+    /// An OAuth 2.0 access token rmail obtains itself (`rmail login`, then refreshed).
+    OAuth(Box<crate::oauth::OAuthSettings>),
 }
 
 impl PasswordSource {
@@ -51,6 +53,15 @@ impl PasswordSource {
             PasswordSource::Plain(_) => "password in config file".to_string(),
             PasswordSource::Env(var) => format!("environment variable ${var}"),
             PasswordSource::Command(cmd) => format!("command `{cmd}`"),
+            PasswordSource::OAuth(settings) => format!(
+                "OAuth2 access token (flow {}, client {}; tokens in {})",
+                settings.flow.as_str(),
+                settings.client_id,
+                settings
+                    .token_dir
+                    .join(format!("{}.json", settings.profile))
+                    .display()
+            ),
         }
     }
 
@@ -66,6 +77,7 @@ impl PasswordSource {
                 ))),
             },
             PasswordSource::Command(cmd) => run_password_command(profile, cmd),
+            PasswordSource::OAuth(settings) => crate::oauth::access_token(settings),
         }
     }
 }

@@ -31,9 +31,10 @@ pub(crate) enum Keep {
 }
 
 /// Delivers, or keeps the message in the outbox and says so in the error. Kept are
-/// temporary failures (exit 75) and configuration problems met while connecting (exit 78:
-/// a password agent not running, a variable missing under cron, an unreadable ca_file):
-/// neither may cost the message, and `queue flush` sends it once the cause is gone; and what
+/// temporary failures (exit 75), configuration problems met while connecting (exit 78:
+/// a password agent not running, a variable missing under cron, an unreadable ca_file)
+/// and credentials that cannot be had (an OAuth grant to renew with `rmail login`, 77):
+/// none may cost the message, and `queue flush` sends it once the cause is gone; and what
 /// `keep` adds. Every attempt is written to the delivery log.
 pub(crate) fn deliver_or_keep(
     profile: &Profile,
@@ -80,7 +81,14 @@ pub(crate) fn deliver_or_keep(
             }
         }
     };
-    let result = connect(profile, log.verbose).and_then(|mut session| {
+    // Credentials that cannot be had right now (a password agent not running, an OAuth
+    // refresh token the provider refused: `rmail login` again) cost no message either.
+    let secret = profile.secret().map_err(keep)?;
+    let options = ConnectOptions {
+        verbose: log.verbose,
+        ..ConnectOptions::default()
+    };
+    let result = Session::open(profile, secret.as_ref(), options).and_then(|mut session| {
         let reply = session.send_data(envelope, message)?;
         session.quit();
         Ok(reply)

@@ -25,6 +25,7 @@ pub(crate) enum Request {
     Queue(queue::QueueRequest),
     Profiles(ProfilesRequest),
     Check(CheckRequest),
+    Login(LoginRequest),
     Completions(clap_complete::Shell),
     Man,
 }
@@ -43,6 +44,14 @@ pub(crate) struct ProfilesRequest {
 pub(crate) struct CheckRequest {
     pub(crate) profile: Profile,
     pub(crate) verbose: bool,
+}
+
+/// `rmail login`: a profile that has an oauth table.
+#[derive(Debug)]
+pub(crate) struct LoginRequest {
+    pub(crate) profile: Profile,
+    pub(crate) oauth: crate::oauth::OAuthSettings,
+    pub(crate) no_browser: bool,
 }
 
 /// Where delivery attempts are logged: the config's `log_file`, and stderr with `-v`.
@@ -85,6 +94,20 @@ pub(crate) fn resolve(cli: Cli) -> Result<Resolved> {
             profile: context.require_profile("")?,
             verbose: cli.global.verbose,
         }),
+        Command::Login(args) => {
+            let profile = context.require_profile("")?;
+            let oauth = profile.oauth().cloned().ok_or_else(|| {
+                Error::config(format!(
+                    "profile '{}' has no oauth table: add [profiles.{}.oauth] with client_id                      (see config.example.toml) to log in with OAuth2",
+                    profile.name, profile.name
+                ))
+            })?;
+            Request::Login(LoginRequest {
+                profile,
+                oauth,
+                no_browser: args.no_browser,
+            })
+        }
         Command::Completions { shell } => Request::Completions(shell),
         Command::Man => Request::Man,
     };

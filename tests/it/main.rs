@@ -14,6 +14,7 @@ mod harness;
 mod headers;
 mod load;
 mod merge;
+mod oauth;
 mod packaging;
 mod queue;
 mod queue_log;

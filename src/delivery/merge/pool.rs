@@ -233,7 +233,14 @@ impl Shared<'_, '_> {
             verbose: self.pool.verbose,
             ..ConnectOptions::default()
         };
-        let mut session = Session::open(self.pool.profile, self.pool.secret, options)?;
+        // A long merge outlives an access token: an OAuth profile asks the token source
+        // before each new session (free while the token is valid, a refresh when not).
+        let fresh = match self.pool.profile.oauth() {
+            Some(_) => self.pool.profile.secret()?,
+            None => None,
+        };
+        let secret = fresh.as_ref().or(self.pool.secret);
+        let mut session = Session::open(self.pool.profile, secret, options)?;
         session.use_pipelining(self.pool.profile)?;
         Ok(session)
     }

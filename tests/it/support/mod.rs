@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod oauth;
+
 /// The interpreter that has aiosmtpd (Debian's python3-aiosmtpd); the pyenv `python3`
 /// on PATH does not.
 pub const PYTHON: &str = "/usr/bin/python3";
@@ -567,6 +569,9 @@ pub struct ServerOptions {
     pub xoauth2: bool,
     /// Do not offer SMTPUTF8 (aiosmtpd's `enable_SMTPUTF8=False`).
     pub no_smtputf8: bool,
+    /// Offer AUTH XOAUTH2 only and accept a token only if this introspection endpoint
+    /// (an [`oauth::Provider`]'s) says it is active with the smtp scope.
+    pub xoauth2_introspect: Option<String>,
 }
 
 impl ServerOptions {
@@ -642,6 +647,12 @@ impl ServerOptions {
         self
     }
 
+    /// AUTH XOAUTH2 checked against `provider`'s token introspection.
+    pub fn xoauth2_introspect(mut self, provider: &oauth::Provider) -> Self {
+        self.xoauth2_introspect = Some(provider.introspection_url());
+        self
+    }
+
     pub fn max_size(mut self, bytes: u64) -> Self {
         self.max_size = Some(bytes);
         self
@@ -701,6 +712,10 @@ impl ServerOptions {
         }
         if self.no_smtputf8 {
             args.push("--no-smtputf8".into());
+        }
+        if let Some(url) = &self.xoauth2_introspect {
+            args.push("--xoauth2-introspect".into());
+            args.push(url.clone());
         }
         args
     }
