@@ -505,9 +505,8 @@ fn merge_signs_every_row() {
 /// RFC 8058 §3: List-Unsubscribe and List-Unsubscribe-Post are covered by the signature
 /// (the one-click rule of the large mailbox providers rests on it): they are in `h=`, and a
 /// relay that changes the unsubscribe target breaks the signature.
-#[test]
-fn list_unsubscribe_headers_are_signed() {
-    let (server, mut rmail, key) = setup(Alg::Ed25519, "News <news@example.com>");
+fn list_unsubscribe_headers_are_signed(alg: Alg) {
+    let (server, mut rmail, key) = setup(alg, "News <news@example.com>");
     let dir = rmail.home().join("mail");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -550,4 +549,14 @@ fn list_unsubscribe_headers_are_signed() {
     assert_ne!(tampered, text);
     let (ok, report) = dkim_verify(tampered.as_bytes(), &key);
     assert!(!ok, "a changed List-Unsubscribe still verifies: {report}");
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_rsa() {
+    list_unsubscribe_headers_are_signed(Alg::Rsa);
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_ed25519() {
+    list_unsubscribe_headers_are_signed(Alg::Ed25519);
 }
