@@ -102,6 +102,7 @@ pub fn sendmail(input: &[u8], key_file: &Path) {
             aliases: Aliases::default(),
             outbox_dir: PathBuf::from("outbox"),
             log: Default::default(),
+            sent_copy: None,
         };
         if let Ok(prepared) = raw::prepare(&request, input) {
             let _ = signer.sign(&prepared.message);

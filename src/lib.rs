@@ -12,6 +12,7 @@ mod config;
 mod delivery;
 mod digest;
 mod error;
+mod imap;
 mod message;
 mod mime;
 mod oauth;

@@ -46,4 +46,9 @@ pub struct MergeArgs {
     /// Take every N-th row starting at row K (1-based): split one merge across machines
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+
+    /// Keep a copy of each message in the IMAP Sent mailbox (profile's [imap]); a merge
+    /// keeps none by default
+    #[arg(long)]
+    pub save_sent: bool,
 }

@@ -65,6 +65,10 @@ pub struct SendmailArgs {
     #[arg(short = 'b', value_name = "MODE")]
     pub mode: Option<String>,
 
+    /// Keep a copy in the IMAP Sent mailbox (profile's [imap]); cron mail keeps none by default
+    #[arg(long)]
+    pub save_sent: bool,
+
     /// Recipients
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,

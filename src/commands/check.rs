@@ -84,10 +84,11 @@ pub(crate) fn run(request: CheckRequest) -> Result<Report> {
                 .map(crate::time::timestamp)
                 .unwrap_or_else(|| "unknown".into()),
             info.scopes.join(" "),
-            if info.refreshable {
-                "renews itself"
-            } else {
-                "no refresh token"
+            match (settings.flow, info.refreshable) {
+                (crate::oauth::Flow::ClientCredentials, _) =>
+                    "app token, fetched again when needed",
+                (_, true) => "renews itself",
+                (_, false) => "no refresh token: `rmail login` again when it expires",
             }
         );
     }

@@ -9,6 +9,8 @@ use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
 use crate::delivery::merge::plan::Plan;
 use crate::delivery::merge::pool::{Event, Outcome, Pool};
+use crate::delivery::outbox::Outbox;
+use crate::delivery::sent::SentCopies;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mime::dkim;
 use crate::report::Report;
@@ -110,11 +112,32 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
     let total = pending.len();
     let progress = Progress::new(total as u64);
     let rows = &plan.data.rows;
+    let outbox;
+    let mut copies = match (&request.sent_copy, &request.outbox_dir) {
+        (Some(account), Some(outbox_dir)) => {
+            outbox = Outbox::at(outbox_dir.clone());
+            Some(SentCopies::new(profile, account, &outbox, request.verbose))
+        }
+        _ => None,
+    };
     let outcome = pool.send_all(pending, sessions, |event| {
         match event {
-            Event::Sent { row, reply, to } => {
+            Event::Sent {
+                row,
+                reply,
+                to,
+                envelope,
+                message,
+            } => {
                 progress.inc();
                 journal.record(&keys[*row], &format!("row {} to {to}", rows[*row].number))?;
+                // After the journal: a copy is only ever made of a row that counts as sent.
+                if let Some(line) = copies
+                    .as_mut()
+                    .and_then(|c| c.save_or_keep(envelope, message))
+                {
+                    progress.say(line);
+                }
                 if request.verbose {
                     progress.say(format!(
                         "merge: {} sent to {to}: {reply}",
@@ -138,6 +161,9 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
         }
         Ok(())
     });
+    if let Some(line) = copies.and_then(SentCopies::finish) {
+        progress.say(line);
+    }
     progress.finish();
     finish(outcome, &plan.data, &request, &journal, already, total)
 }

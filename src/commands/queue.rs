@@ -39,9 +39,16 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             let mut report = Report::default();
             // One line whenever there was something to flush (an empty outbox stays
             // silent: an hourly cron job must not mail its owner every hour).
-            if log.verbose || flushed.sent + kept > 0 {
+            if log.verbose || flushed.sent + flushed.copies + kept > 0 {
+                let copies = match flushed.copies {
+                    0 => String::new(),
+                    n => format!(
+                        ", {n} cop{} saved in Sent",
+                        if n == 1 { "y" } else { "ies" }
+                    ),
+                };
                 report.push(format!(
-                    "rmail: queue flush: {} sent, {kept} kept in {}",
+                    "rmail: queue flush: {} sent{copies}, {kept} kept in {}",
                     flushed.sent,
                     outbox.dir().display()
                 ));

@@ -4,6 +4,7 @@ use crate::commands::{write_file, write_stdout};
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
+use crate::delivery::sent;
 use crate::error::Result;
 use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
@@ -32,7 +33,8 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
     }
     match (&request.profile, &request.outbox_dir) {
         (Some(profile), Some(outbox_dir)) if !request.dry_run => {
-            let outbox = Outbox::at(outbox_dir.clone());
+            let outbox =
+                Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
             let log = DeliveryLog::from(&request.log);
             deliver::deliver_or_keep(
                 profile,
@@ -42,7 +44,19 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
                 &outbox,
                 deliver::Keep::Temporary,
             )?;
-            Ok(Report::default())
+            let mut report = Report::default();
+            if let Some(account) = &request.sent_copy {
+                sent::copy_one(
+                    profile,
+                    account,
+                    &outbox,
+                    &log,
+                    &envelope,
+                    &message,
+                    &mut report,
+                );
+            }
+            Ok(report)
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

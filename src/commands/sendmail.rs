@@ -5,6 +5,7 @@ use std::io::Read;
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
+use crate::delivery::sent;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::raw;
 use crate::mime::data::MessageData;
@@ -25,14 +26,28 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
     let prepared = raw::prepare(&request, &input)?;
     // Signed before the outbox stores it, so a queued message is flushed as signed.
     let message = MessageData::from(dkim::maybe_sign(signer.as_ref(), prepared.message)?);
-    let outbox = Outbox::at(request.outbox_dir.clone());
+    let outbox =
+        Outbox::at(request.outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
+    let log = DeliveryLog::from(&request.log);
     deliver::deliver_or_keep(
         &request.profile,
         &prepared.envelope,
         &message,
-        &DeliveryLog::from(&request.log),
+        &log,
         &outbox,
         deliver::Keep::AlsoOnTlsInjection,
     )?;
-    Ok(Report::default())
+    let mut report = Report::default();
+    if let Some(account) = &request.sent_copy {
+        sent::copy_one(
+            &request.profile,
+            account,
+            &outbox,
+            &log,
+            &prepared.envelope,
+            &message,
+            &mut report,
+        );
+    }
+    Ok(report)
 }

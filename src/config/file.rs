@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::dirs;
-use crate::config::profile::{AuthMechanism, DkimAlgorithm, Security};
+use crate::config::profile::{AuthMechanism, DkimAlgorithm, SaveSent, Security};
 use crate::error::{Error, Result};
 
 /// The whole configuration file.
@@ -54,6 +54,29 @@ pub(crate) struct ProfileConfig {
     pub(crate) dkim: Option<DkimConfig>,
     /// `auth = "xoauth2"` with tokens rmail obtains itself (`rmail login`).
     pub(crate) oauth: Option<OAuthConfig>,
+    /// Keep a copy of each delivered message in the IMAP Sent mailbox.
+    pub(crate) save_sent: Option<SaveSent>,
+    /// The IMAP server for `save_sent`; a provider preset may fill it.
+    pub(crate) imap: Option<ImapConfig>,
+}
+
+/// `[profiles.NAME.imap]`: where the copy in Sent goes. Unset keys come from the provider
+/// preset (host, port, security) and from the profile (username, password, ca_file,
+/// timeout_secs).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ImapConfig {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) security: Option<Security>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) password_env: Option<String>,
+    pub(crate) password_command: Option<String>,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout_secs: Option<u64>,
+    /// The mailbox to use instead of the server's `\Sent` one.
+    pub(crate) sent_folder: Option<String>,
 }
 
 /// The `[profiles.NAME.oauth]` table: rmail as an OAuth 2.0 client. A provider preset
@@ -327,6 +350,8 @@ mod tests {
             "concurrency",
             "tls_fingerprint",
             "dkim",
+            "save_sent",
+            "sent_folder",
             "default_profile",
             "log_file",
             "aliases",

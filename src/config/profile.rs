@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::file::{LoadedConfig, ProfileConfig};
+use crate::config::file::{ImapConfig, LoadedConfig, ProfileConfig};
 use crate::config::secret::{PasswordSource, Secret};
 use crate::config::{oauth, provider};
 use crate::error::{Error, ErrorKind, Result};
@@ -98,6 +98,41 @@ pub(crate) struct Dkim {
     pub(crate) algorithm: DkimAlgorithm,
 }
 
+/// `save_sent = true | false | "always"`: whether `send` keeps a copy in Sent. `true` adds
+/// none for a provider that keeps its own copy of SMTP-submitted mail (Gmail, Outlook…);
+/// `"always"` adds one anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SaveSent {
+    #[default]
+    No,
+    Yes,
+    Always,
+}
+
+impl<'de> Deserialize<'de> for SaveSent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SaveSent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or \"always\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<SaveSent, E> {
+                Ok(if v { SaveSent::Yes } else { SaveSent::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<SaveSent, E> {
+                match v {
+                    "always" => Ok(SaveSent::Always),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// A fully resolved SMTP account.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Profile {
@@ -125,6 +160,29 @@ pub(crate) struct Profile {
     /// The config file the profile was read from (absolute), recorded with a message kept
     /// in the outbox so that `queue flush` finds the same profile without `--config`.
     pub(crate) config_file: Option<PathBuf>,
+    /// `save_sent`: whether `send` keeps a copy in the IMAP Sent mailbox.
+    pub(crate) save_sent: SaveSent,
+    /// The IMAP server for that copy, when the profile or its preset names one.
+    pub(crate) imap: Option<ImapProfile>,
+}
+
+/// The IMAP side of a profile, resolved: the `imap` table, else the preset, else the SMTP
+/// profile's own credentials, CA and timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ImapProfile {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    pub(crate) username: Option<String>,
+    /// The table's own password; `None`: the SMTP profile's secret, got the way SMTP gets it.
+    pub(crate) password: Option<PasswordSource>,
+    /// Log in with XOAUTH2 (the SMTP profile's token), not a password.
+    pub(crate) xoauth2: bool,
+    pub(crate) ca_file: Option<PathBuf>,
+    pub(crate) timeout: Duration,
+    pub(crate) sent_folder: Option<String>,
+    /// The provider files SMTP-submitted mail in Sent itself.
+    pub(crate) provider_keeps_copy: bool,
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -173,21 +231,12 @@ impl Profile {
                 .map(|p| p.port))
             .unwrap_or(security.default_port());
 
-        let sources = [
-            entry
-                .password
-                .clone()
-                .map(|p| PasswordSource::Plain(Secret::new(p))),
-            entry.password_env.clone().map(PasswordSource::Env),
-            entry.password_command.clone().map(PasswordSource::Command),
-        ];
-        let mut sources = sources.into_iter().flatten();
-        let password = sources.next();
-        if sources.next().is_some() {
-            return Err(Error::config(in_profile(
-                "set only one of password, password_env, password_command",
-            )));
-        }
+        let password = password_source(
+            &entry.password,
+            &entry.password_env,
+            &entry.password_command,
+        )
+        .map_err(|what| Error::config(in_profile(what)))?;
         if password.is_some() && entry.username.is_none() {
             return Err(Error::config(in_profile(
                 "a password is set but no username; add username = \"…\"",
@@ -253,6 +302,12 @@ impl Profile {
                 ))
             }))
             .transpose()?;
+        let timeout = entry
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let imap = resolve_imap(entry, preset, timeout)
+            .map_err(|what| Error::config(in_profile(&what)))?;
         Ok(Profile {
             name: name.to_string(),
             provider: preset,
@@ -280,6 +335,8 @@ impl Profile {
                 .path
                 .as_ref()
                 .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+            save_sent: entry.save_sent.unwrap_or_default(),
+            imap,
         })
     }
 
@@ -298,6 +355,83 @@ impl Profile {
             .map(|source| source.fetch(&self.name))
             .transpose()
     }
+}
+
+/// At most one of `password`, `password_env`, `password_command`.
+fn password_source(
+    plain: &Option<String>,
+    env: &Option<String>,
+    command: &Option<String>,
+) -> std::result::Result<Option<PasswordSource>, &'static str> {
+    let sources = [
+        plain.clone().map(|p| PasswordSource::Plain(Secret::new(p))),
+        env.clone().map(PasswordSource::Env),
+        command.clone().map(PasswordSource::Command),
+    ];
+    let mut sources = sources.into_iter().flatten();
+    let password = sources.next();
+    if sources.next().is_some() {
+        return Err("set only one of password, password_env, password_command");
+    }
+    Ok(password)
+}
+
+/// The profile's IMAP server: its `imap` table over the preset's, with the SMTP
+/// credentials, CA and timeout where the table has none. `None` when neither names a host.
+fn resolve_imap(
+    entry: &ProfileConfig,
+    preset: Option<&'static provider::Preset>,
+    smtp_timeout: Duration,
+) -> std::result::Result<Option<ImapProfile>, String> {
+    let table = entry.imap.clone().unwrap_or_default();
+    let ImapConfig {
+        host,
+        port,
+        security,
+        username,
+        password,
+        password_env,
+        password_command,
+        ca_file,
+        timeout_secs,
+        sent_folder,
+    } = table;
+    let imap_preset = preset.and_then(|p| provider::imap_preset(p.name));
+    let Some(host) = host.or_else(|| imap_preset.map(|p| p.host.to_string())) else {
+        return Ok(None);
+    };
+    let own_password = password_source(&password, &password_env, &password_command)
+        .map_err(|what| format!("[imap]: {what}"))?;
+    if timeout_secs == Some(0) {
+        return Err("[imap]: timeout_secs must be at least 1".to_string());
+    }
+    let security = security
+        .or(imap_preset.map(|p| p.security))
+        .unwrap_or_default();
+    // As for SMTP, a preset's port belongs to its security mode.
+    let port = port
+        .or(imap_preset
+            .filter(|p| p.security == security)
+            .map(|p| p.port))
+        .unwrap_or(match security {
+            Security::Tls => 993,
+            Security::Starttls | Security::None => 143,
+        });
+    let xoauth2 = own_password.is_none() && entry.auth == Some(AuthMechanism::Xoauth2);
+    Ok(Some(ImapProfile {
+        host,
+        port,
+        security,
+        username: username.or_else(|| entry.username.clone()),
+        password: own_password,
+        xoauth2,
+        ca_file: ca_file.or_else(|| entry.ca_file.clone()),
+        timeout: timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(smtp_timeout),
+        sent_folder,
+        provider_keeps_copy: imap_preset.is_some_and(|p| p.keeps_sent_copy),
+    }))
 }
 
 /// `sha256:AB:CD…`, `AB:CD…` or plain hex → `sha256:abcd…`.
@@ -464,5 +598,79 @@ mod tests {
             format!("sha256:{}", "ab".repeat(32))
         );
         assert!(normalize_fingerprint("sha256:abc").is_none());
+    }
+
+    #[test]
+    fn a_preset_fills_the_imap_side_and_the_smtp_credentials_are_the_default() {
+        let cfg = load(
+            "[profiles.f]\nprovider = \"fastmail\"\nusername = \"me@fastmail.com\"\n\
+             password_env = \"FM\"\nsave_sent = true\n",
+        );
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!(p.save_sent, SaveSent::Yes);
+        let imap = p.imap.unwrap();
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.security),
+            ("imap.fastmail.com", 993, Security::Tls)
+        );
+        assert_eq!(imap.username.as_deref(), Some("me@fastmail.com"));
+        // No own password: the SMTP profile's secret is used, the way SMTP gets it.
+        assert_eq!(imap.password, None);
+        assert!(!imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn the_imap_table_overrides_the_preset_and_has_its_own_defaults() {
+        let cfg = load(
+            "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\ntimeout_secs = 7\n\
+             [profiles.g.imap]\nsecurity = \"starttls\"\nusername = \"other\"\n\
+             password_env = \"IMAP_PW\"\nsent_folder = \"已发送\"\n",
+        );
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!(p.save_sent, SaveSent::No);
+        let imap = p.imap.unwrap();
+        // A preset's port belongs to its security mode: STARTTLS means 143, not 993.
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.security),
+            ("imap.gmail.com", 143, Security::Starttls)
+        );
+        assert_eq!(imap.username.as_deref(), Some("other"));
+        assert_eq!(imap.password, Some(PasswordSource::Env("IMAP_PW".into())));
+        assert_eq!(imap.sent_folder.as_deref(), Some("已发送"));
+        assert_eq!(imap.timeout, Duration::from_secs(7));
+        assert!(imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn no_host_anywhere_means_no_imap_side() {
+        let cfg = load("[profiles.r]\nhost = \"relay\"\nsave_sent = \"always\"\n");
+        let p = select(&cfg, None).unwrap().unwrap();
+        assert_eq!((p.save_sent, p.imap), (SaveSent::Always, None));
+    }
+
+    #[test]
+    fn bad_imap_keys_are_config_errors_naming_the_problem() {
+        let cfg = load(
+            "[profiles.r]\nhost = \"h\"\n[profiles.r.imap]\nhost = \"i\"\npassword = \"a\"\n\
+             password_env = \"B\"\n",
+        );
+        let err = select(&cfg, None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("[imap]: set only one of"), "{err}");
+
+        let err = config::file::parse(
+            PathBuf::from("t.toml"),
+            "[profiles.r]\nhost = \"h\"\nsave_sent = \"yes\"\n".into(),
+        )
+        .unwrap_err();
+        assert!(err.message().contains("t.toml:3"), "{err}");
+        assert!(err.message().contains("\"always\""), "{err}");
+
+        let err = config::file::parse(
+            PathBuf::from("t.toml"),
+            "[profiles.r]\nhost = \"h\"\n[profiles.r.imap]\nsent_fodler = \"x\"\n".into(),
+        )
+        .unwrap_err();
+        assert!(err.message().contains("sent_fodler"), "{err}");
     }
 }

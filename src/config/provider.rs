@@ -159,6 +159,50 @@ pub(crate) const PRESETS: &[Preset] = &[
     ),
 ];
 
+/// A provider's IMAP server, for the copy in Sent (`save_sent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ImapPreset {
+    pub(crate) host: &'static str,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    /// The provider already files SMTP-submitted mail in Sent: rmail adds no second copy
+    /// unless `save_sent = "always"`.
+    pub(crate) keeps_sent_copy: bool,
+}
+
+const fn imap(host: &'static str, keeps_sent_copy: bool) -> ImapPreset {
+    ImapPreset {
+        host,
+        port: 993,
+        security: Security::Tls,
+        keeps_sent_copy,
+    }
+}
+
+/// The IMAP side of the presets (all implicit TLS on 993). Gmail, Outlook / Microsoft 365,
+/// Zoho and NetEase (163, 126) put what was submitted over SMTP into Sent themselves.
+const IMAP_PRESETS: &[(&str, ImapPreset)] = &[
+    ("gmail", imap("imap.gmail.com", true)),
+    ("outlook", imap("outlook.office365.com", true)),
+    ("yahoo", imap("imap.mail.yahoo.com", false)),
+    ("icloud", imap("imap.mail.me.com", false)),
+    ("fastmail", imap("imap.fastmail.com", false)),
+    ("zoho", imap("imap.zoho.com", true)),
+    ("qq", imap("imap.qq.com", false)),
+    ("qq-exmail", imap("imap.exmail.qq.com", false)),
+    ("163", imap("imap.163.com", true)),
+    ("126", imap("imap.126.com", true)),
+    ("aliyun", imap("imap.aliyun.com", false)),
+];
+
+/// The IMAP server of the preset called `name`, if it has one.
+pub(crate) fn imap_preset(name: &str) -> Option<&'static ImapPreset> {
+    IMAP_PRESETS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, p)| p)
+}
+
 /// The preset called `name`, if there is one.
 pub(crate) fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
@@ -196,6 +240,15 @@ mod tests {
             assert!(!p.note.is_empty());
         }
         assert_eq!(find("QQ").map(|p| p.port), Some(465));
+        for preset in PRESETS {
+            assert!(
+                imap_preset(preset.name).is_some(),
+                "{} has no IMAP",
+                preset.name
+            );
+        }
+        assert!(imap_preset("gmail").is_some_and(|p| p.keeps_sent_copy));
+        assert!(imap_preset("fastmail").is_some_and(|p| !p.keeps_sent_copy));
         assert!(find("nope").is_none());
     }
 }

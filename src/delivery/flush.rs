@@ -1,11 +1,16 @@
-//! `rmail queue flush`: every kept message sent over one connection per profile.
+//! `rmail queue flush`: every kept message sent over one connection per profile, and every
+//! kept copy in Sent saved over one IMAP session per profile.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use crate::config::profile::Profile;
 
 use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
-use crate::delivery::outbox::{Entry, Outbox};
-use crate::error::{Error, Result};
+use crate::delivery::outbox::{Entry, EntryKind, Outbox};
+use crate::error::{Error, ErrorKind, Result};
+use crate::imap::{self, Account, Saver};
 use crate::mime::data::MessageData;
 use crate::settings::queue::FlushProfiles;
 use crate::smtp::session::Session;
@@ -14,6 +19,8 @@ use crate::smtp::session::Session;
 #[derive(Debug, Default)]
 pub(crate) struct Flushed {
     pub(crate) sent: usize,
+    /// Copies of delivered messages saved in Sent.
+    pub(crate) copies: usize,
     pub(crate) kept: Vec<(String, Error)>,
 }
 
@@ -42,15 +49,41 @@ pub(crate) fn flush(
     let _lock = outbox.lock()?;
     let entries = outbox.list()?;
     let mut connections: HashMap<String, Connection> = HashMap::new();
+    let accounts = sent_copy_accounts(profiles, &entries);
+    // Per profile: its IMAP session, or the error that keeps its copies waiting.
+    let mut savers: HashMap<&str, Result<Saver<'_>>> = HashMap::new();
     let mut flushed = Flushed::default();
     for entry in &entries {
-        let result = outbox
-            .message(entry)
-            .and_then(|message| send_kept(profiles, &mut connections, entry, message, log));
+        let copy = entry.meta.kind == EntryKind::SentCopy;
+        let result = outbox.message(entry).and_then(|message| {
+            if copy {
+                save_kept(profiles, &accounts, &mut savers, entry, &message)
+            } else {
+                // Mail that wants its copy in Sent keeps its bytes for it.
+                let sent = entry.meta.sent_copy.then(|| message.clone());
+                let reply = send_kept(profiles, &mut connections, entry, message, log)?;
+                if let Some(sent) = sent {
+                    copy_after_flush(
+                        profiles,
+                        &accounts,
+                        &mut savers,
+                        outbox,
+                        entry,
+                        &sent,
+                        &mut flushed,
+                    );
+                }
+                Ok(reply)
+            }
+        });
         match result {
             Ok(_) => {
                 outbox.remove(&entry.id)?;
-                flushed.sent += 1;
+                if copy {
+                    flushed.copies += 1;
+                } else {
+                    flushed.sent += 1;
+                }
             }
             Err(err) => {
                 outbox.record_failure(entry, err.reply().unwrap_or(err.message()))?;
@@ -63,7 +96,128 @@ pub(crate) fn flush(
             session.quit();
         }
     }
+    for saver in savers.into_values().flatten() {
+        saver.close();
+    }
     Ok(flushed)
+}
+
+/// The IMAP account of each profile that has copies waiting (or why it cannot have one).
+fn sent_copy_accounts(
+    profiles: &FlushProfiles,
+    entries: &[Entry],
+) -> BTreeMap<String, Result<Account>> {
+    let mut accounts = BTreeMap::new();
+    for entry in entries
+        .iter()
+        .filter(|e| e.meta.kind == EntryKind::SentCopy || e.meta.sent_copy)
+    {
+        if let Ok(profile) = profiles.own(&entry.id, &entry.meta) {
+            accounts
+                .entry(connection_key(profile))
+                .or_insert_with(|| Account::for_profile(profile));
+        }
+    }
+    accounts
+}
+
+/// The copy in Sent of kept mail a flush just delivered. If it cannot be saved, it is kept
+/// as an entry of its own and reported like any kept entry. The mail is delivered either
+/// way, so nothing here may keep its own entry (that would send it again).
+fn copy_after_flush<'a>(
+    profiles: &FlushProfiles,
+    accounts: &'a BTreeMap<String, Result<Account>>,
+    savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
+    outbox: &Outbox,
+    entry: &Entry,
+    sent: &[u8],
+    flushed: &mut Flushed,
+) {
+    let envelope = entry.envelope();
+    let bcc = imap::hidden_recipients(sent, &envelope.recipients);
+    let copy = imap::with_bcc(sent, &bcc);
+    match save_kept(profiles, accounts, savers, entry, &copy) {
+        Ok(_) => flushed.copies += 1,
+        Err(err) => {
+            match outbox.store_sent_copy(
+                &entry.meta.profile,
+                entry.meta.config.as_deref(),
+                &envelope,
+                &copy,
+                err.message(),
+            ) {
+                Ok(id) => flushed.kept.push((id, err)),
+                Err(store_err) => flushed.kept.push((
+                    entry.id.clone(),
+                    Error::new(
+                        store_err.kind(),
+                        format!(
+                            "delivered, but its copy in Sent was not saved ({err}) and could \
+                             NOT be kept: {store_err}"
+                        ),
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// APPENDs one kept copy in Sent over its profile's IMAP session, opening it if needed. The
+/// message itself was delivered when the copy was kept: it is never sent again.
+fn save_kept<'a>(
+    profiles: &FlushProfiles,
+    accounts: &'a BTreeMap<String, Result<Account>>,
+    savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
+    entry: &Entry,
+    copy: &[u8],
+) -> Result<String> {
+    // A copy for Sent belongs to the account the mail was queued with, even when `-p`
+    // re-routes the mail itself.
+    let profile = profiles.own(&entry.id, &entry.meta)?;
+    let name = &profile.name;
+    let (key, account) = match accounts.get_key_value(&connection_key(profile)) {
+        Some((key, Ok(account))) => (key.as_str(), account),
+        Some((_, Err(err))) => return Err(err.clone()),
+        None => {
+            return Err(Error::config(format!(
+                "profile '{name}' has no IMAP server"
+            )));
+        }
+    };
+    let mut saver = match savers.remove(key) {
+        Some(Ok(saver)) => saver,
+        Some(Err(err)) => {
+            savers.insert(key, Err(err.clone()));
+            return Err(err);
+        }
+        None => match imap::secret(profile) {
+            Ok(secret) => Saver::new(account, secret),
+            Err(err) => {
+                savers.insert(key, Err(err.clone()));
+                return Err(err);
+            }
+        },
+    };
+    match saver.save(copy) {
+        Ok(saved) => {
+            savers.insert(key, Ok(saver));
+            Ok(saved)
+        }
+        // The server refused this copy: the next one may still go in, on a new session.
+        Err(err) if err.kind() == ErrorKind::Unavailable => Err(err),
+        // Unreachable, or the login refused: the other copies are not tried this time.
+        Err(err) => {
+            savers.insert(key, Err(err.clone()));
+            Err(err)
+        }
+    }
+}
+
+/// What identifies a resolved profile during a flush: the same name in two config files
+/// is two profiles, with a connection each.
+fn connection_key(profile: &Profile) -> String {
+    let config = profile.config_file.as_deref().unwrap_or(Path::new(""));
+    format!("{}\0{}", config.display(), profile.name)
 }
 
 /// A profile's connection during a flush.
@@ -82,17 +236,7 @@ fn send_kept(
     log: &DeliveryLog,
 ) -> Result<String> {
     let profile = profiles.for_entry(&entry.id, &entry.meta)?;
-    // One connection per profile as resolved: the same name in two config files is two
-    // profiles.
-    let name = &format!(
-        "{}\0{}",
-        profile
-            .config_file
-            .as_deref()
-            .unwrap_or(std::path::Path::new(""))
-            .display(),
-        profile.name
-    );
+    let name = &connection_key(profile);
     let envelope = entry.envelope();
     let size = message.len();
     let session = match connections.remove(name) {

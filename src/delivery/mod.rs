@@ -6,3 +6,4 @@ pub(crate) mod flush;
 pub(crate) mod log;
 pub(crate) mod merge;
 pub(crate) mod outbox;
+pub(crate) mod sent;

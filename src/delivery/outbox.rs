@@ -35,6 +35,30 @@ pub(crate) struct EntryMeta {
     /// Delivery attempts so far (the first one, which failed, included).
     pub(crate) attempts: u32,
     pub(crate) last_error: String,
+    /// What is left to do. Absent in entries written before copies in Sent existed.
+    #[serde(default, skip_serializing_if = "EntryKind::is_send")]
+    pub(crate) kind: EntryKind,
+    /// Mail to send whose copy goes to Sent once a flush delivers it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) sent_copy: bool,
+}
+
+/// What a kept entry is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum EntryKind {
+    /// The message is to be sent.
+    #[default]
+    Send,
+    /// The message was delivered; only its copy in the IMAP Sent mailbox is missing. A
+    /// flush APPENDs it and never sends the mail again.
+    SentCopy,
+}
+
+impl EntryKind {
+    fn is_send(&self) -> bool {
+        *self == EntryKind::Send
+    }
 }
 
 /// One kept message.
@@ -65,11 +89,23 @@ pub(crate) struct Listing {
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
     dir: PathBuf,
+    /// Mail stored from now on wants a copy in Sent once it is delivered.
+    sent_copies: bool,
 }
 
 impl Outbox {
     pub(crate) fn at(dir: PathBuf) -> Outbox {
-        Outbox { dir }
+        Outbox {
+            dir,
+            sent_copies: false,
+        }
+    }
+
+    /// The same outbox, marking the mail it stores as wanting a copy in Sent when a later
+    /// `queue flush` delivers it (the run that stored it had `save_sent`).
+    pub(crate) fn with_sent_copies(mut self, wanted: bool) -> Outbox {
+        self.sent_copies = wanted;
+        self
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -95,8 +131,39 @@ impl Outbox {
             queued_at: crate::time::now(),
             attempts: 1,
             last_error: error.to_string(),
+            kind: EntryKind::Send,
+            sent_copy: self.sent_copies,
         };
         self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
+        self.write_meta(&id, &meta)?;
+        Ok(id)
+    }
+
+    /// Keeps the copy in Sent of a message that was delivered (`copy`: the bytes to APPEND);
+    /// returns its id. The entry is written whole with its kind, so no crash can leave it
+    /// looking like mail still to be sent.
+    pub(crate) fn store_sent_copy(
+        &self,
+        profile: &str,
+        config: Option<&Path>,
+        envelope: &Envelope,
+        copy: &[u8],
+        error: &str,
+    ) -> Result<String> {
+        self.create_dir()?;
+        let id = new_id();
+        let meta = EntryMeta {
+            profile: profile.to_string(),
+            config: config.map(Path::to_path_buf),
+            from: envelope.from.clone(),
+            recipients: envelope.recipients.clone(),
+            queued_at: crate::time::now(),
+            attempts: 1,
+            last_error: error.to_string(),
+            kind: EntryKind::SentCopy,
+            sent_copy: false,
+        };
+        self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(copy))?;
         self.write_meta(&id, &meta)?;
         Ok(id)
     }
@@ -334,5 +401,40 @@ mod tests {
         let outbox = Outbox::at(dir.path().to_path_buf());
         fs::write(dir.path().join("x.eml"), b"data").unwrap();
         assert!(outbox.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_sent_copy_entry_keeps_its_kind_and_old_entries_are_mail_to_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::at(dir.path().to_path_buf());
+        let env = Envelope {
+            from: "a@x.com".into(),
+            recipients: vec!["b@x.com".into()],
+        };
+        let id = outbox
+            .store_sent_copy("work", None, &env, b"Bcc: c@x.com\r\n\r\nhi\r\n", "refused")
+            .unwrap();
+        let entries = outbox.list().unwrap();
+        assert_eq!(entries[0].meta.kind, EntryKind::SentCopy);
+        assert_eq!(
+            outbox.message(&entries[0]).unwrap(),
+            b"Bcc: c@x.com\r\n\r\nhi\r\n"
+        );
+        let json = fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap();
+        assert!(json.contains("\"kind\": \"sent-copy\""), "{json}");
+
+        // An entry written before kinds existed (or by `store`) has no kind: mail to send.
+        outbox
+            .store("work", None, &env, &b"x\r\n".to_vec().into(), "421")
+            .unwrap();
+        let kinds: Vec<EntryKind> = outbox.list().unwrap().iter().map(|e| e.meta.kind).collect();
+        assert!(kinds.contains(&EntryKind::Send), "{kinds:?}");
+        for entry in fs::read_dir(dir.path()).unwrap().flatten() {
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            if !text.contains("sent-copy") && entry.path().extension().is_some_and(|e| e == "json")
+            {
+                assert!(!text.contains("kind"), "{text}");
+            }
+        }
     }
 }

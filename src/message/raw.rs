@@ -423,6 +423,7 @@ mod tests {
             aliases: Aliases::default(),
             outbox_dir: "outbox".into(),
             log: Default::default(),
+            sent_copy: None,
         }
     }
 

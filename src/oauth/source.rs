@@ -79,7 +79,12 @@ pub(crate) fn access_token(settings: &OAuthSettings) -> Result<Secret> {
             ));
         }
         (_, Some(old)) => {
+            // Not yet expired, only inside the margin: usable if nothing better can be had.
+            let still_valid = old.expires_at.is_some_and(|t| t > now());
             let Some(refresh_token) = &old.refresh_token else {
+                if still_valid {
+                    return Ok(Secret::new(old.access_token));
+                }
                 return Err(Error::new(
                     ErrorKind::Auth,
                     format!(
@@ -90,8 +95,16 @@ pub(crate) fn access_token(settings: &OAuthSettings) -> Result<Secret> {
                     ),
                 ));
             };
-            let endpoints = discovery::endpoints(settings, &http, false)?;
-            let mut fresh = flow::refresh(settings, &http, &endpoints, refresh_token)?;
+            let refreshed = discovery::endpoints(settings, &http, false)
+                .and_then(|endpoints| flow::refresh(settings, &http, &endpoints, refresh_token));
+            let mut fresh = match refreshed {
+                Ok(fresh) => fresh,
+                // The provider is unreachable: the old token serves while it lasts.
+                Err(err) if err.is_temporary() && still_valid => {
+                    return Ok(Secret::new(old.access_token));
+                }
+                Err(err) => return Err(err),
+            };
             // A refresh response may omit scope: the grant's scopes are unchanged then.
             if fresh.scopes == settings.scopes && !old.scopes.is_empty() {
                 fresh.scopes = old.scopes;
@@ -208,6 +221,18 @@ mod tests {
         let err = access_token(&s).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Auth);
         assert!(err.message().contains("no refresh token"), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_provider_leaves_the_old_token_while_it_lasts() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        let store = TokenStore::new(dir.path(), "work").unwrap();
+        // Five minutes left: inside the ten-minute margin, so a refresh is tried (and fails).
+        store
+            .save(&tokens(Some(now() + 300), Some("refresh-secret-value")))
+            .unwrap();
+        assert_eq!(access_token(&s).unwrap().expose(), "access");
     }
 
     #[test]

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::config::profile::Profile;
-use crate::delivery::outbox::Entry;
+use crate::config::profile::SaveSent;
+use crate::delivery::outbox::{Entry, EntryKind};
 
 /// `rmail profiles`: each profile resolved, with the password's source but never its value.
 pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
@@ -72,11 +73,49 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
             limits.push(format!("{} sessions", p.concurrency));
         }
         let _ = writeln!(out, "  limits:   {}", limits.join(", "));
+        if let Some(line) = sent_copy(p) {
+            let _ = writeln!(out, "  sent:     {line}");
+        }
         if let Some(preset) = p.provider {
             let _ = writeln!(out, "  note:     {}", preset.note);
         }
     }
     out
+}
+
+/// What happens to a copy in Sent with this profile, when it has an IMAP side or asks for one.
+fn sent_copy(p: &Profile) -> Option<String> {
+    let asked = match p.save_sent {
+        SaveSent::No => "save_sent off (sendmail and merge copy with --save-sent)",
+        SaveSent::Yes => "save_sent = true",
+        SaveSent::Always => "save_sent = \"always\"",
+    };
+    let Some(imap) = &p.imap else {
+        return (p.save_sent != SaveSent::No)
+            .then(|| format!("{asked}, but no IMAP server: add an [imap] table"));
+    };
+    let folder = imap
+        .sent_folder
+        .as_deref()
+        .map(|f| format!("\"{f}\""))
+        .unwrap_or_else(|| "the \\Sent mailbox".into());
+    let mut line = format!(
+        "{asked}; copies to {folder} on {}:{} security={}",
+        imap.host,
+        imap.port,
+        imap.security.as_str()
+    );
+    if imap.password.is_some() {
+        line += " (own password)";
+    }
+    if imap.provider_keeps_copy {
+        line += if p.save_sent == SaveSent::Always {
+            "; the provider also keeps its own copy"
+        } else {
+            "; the provider keeps its own copy of what is sent, so rmail adds none"
+        };
+    }
+    Some(line)
 }
 
 /// `rmail queue list`: every kept message, oldest first, with its age and last error.
@@ -86,9 +125,14 @@ pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
     }
     let mut out = String::new();
     for entry in entries {
+        // A delivered message whose copy in Sent is still to be saved.
+        let what = match entry.meta.kind {
+            EntryKind::Send => "to",
+            EntryKind::SentCopy => "copy for Sent, delivered to",
+        };
         let _ = writeln!(
             out,
-            "{}  age {}  attempts {}  profile {}  to {}\n    last error: {}",
+            "{}  age {}  attempts {}  profile {}  {what} {}\n    last error: {}",
             entry.id,
             age(now.saturating_sub(entry.meta.queued_at)),
             entry.meta.attempts,

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use crate::cli::MergeArgs;
 use crate::config::profile::Profile;
 use crate::error::{Error, Result};
+use crate::imap;
 use crate::message::address::Mailbox;
-use crate::settings::Context;
 use crate::settings::send::default_sender;
+use crate::settings::{self, Context};
 
 /// A resolved `rmail merge`.
 #[derive(Debug)]
@@ -35,6 +36,10 @@ pub(crate) struct MergeRequest {
     pub(crate) verbose: bool,
     /// The delivery log: one line per message the server accepted or refused.
     pub(crate) log: crate::settings::LogSettings,
+    /// Where a copy of each message goes, with `--save-sent` (and not for a dry run).
+    pub(crate) sent_copy: Option<imap::Account>,
+    /// Where copies that cannot be saved now are kept (with `sent_copy`).
+    pub(crate) outbox_dir: Option<PathBuf>,
 }
 
 pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeRequest> {
@@ -63,7 +68,17 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         .transpose()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let infix = infix(shard, redirect.is_some());
+    let sent_copy = match &profile {
+        Some(profile) if !args.dry_run => settings::sent_copy(profile, args.save_sent)?,
+        _ => None,
+    };
+    let outbox_dir = match sent_copy {
+        Some(_) => Some(context.outbox_dir()?),
+        None => None,
+    };
     Ok(MergeRequest {
+        sent_copy,
+        outbox_dir,
         template: crate::template::find::find(&args.template)?,
         journal: args
             .journal

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::file::{self, LoadedConfig};
+use crate::config::profile::SaveSent;
 use crate::config::profile::{self, Profile};
 use crate::error::{Error, Result};
+use crate::imap;
 
 /// What one command line asks for, resolved. Built once per run, so its size does not matter.
 #[derive(Debug)]
@@ -154,5 +156,58 @@ impl Context<'_> {
             .ok_or_else(|| {
                 Error::config("cannot find the outbox: neither $XDG_STATE_HOME nor $HOME is set")
             })
+    }
+}
+
+/// Where this run keeps copies in Sent, if it does: `wanted` (the profile's `save_sent` for
+/// `send`, `--save-sent` for `sendmail` and `merge`), unless the provider files
+/// SMTP-submitted mail in Sent itself and `save_sent` is not `"always"`. A copy that is
+/// wanted but cannot be made (no IMAP server, no username) is a configuration error now,
+/// before anything is sent.
+pub(crate) fn sent_copy(profile: &Profile, wanted: bool) -> Result<Option<imap::Account>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let provider_keeps_copy = profile.imap.as_ref().is_some_and(|i| i.provider_keeps_copy);
+    if provider_keeps_copy && profile.save_sent != SaveSent::Always {
+        return Ok(None);
+    }
+    imap::Account::for_profile(profile).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> Profile {
+        let config = file::parse(PathBuf::from("t.toml"), text.to_string()).unwrap();
+        profile::select(&config, None).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_provider_that_keeps_its_own_copy_gets_none_unless_always() {
+        let gmail = "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n";
+        let yes = profile(&format!("{gmail}save_sent = true\n"));
+        assert_eq!(sent_copy(&yes, true).unwrap(), None);
+        let always = profile(&format!("{gmail}save_sent = \"always\"\n"));
+        let account = sent_copy(&always, true).unwrap().unwrap();
+        assert_eq!(
+            (account.host.as_str(), account.port),
+            ("imap.gmail.com", 993)
+        );
+        assert_eq!(sent_copy(&always, false).unwrap(), None);
+    }
+
+    #[test]
+    fn a_wanted_copy_without_an_imap_server_or_username_is_a_config_error() {
+        let relay = profile("[profiles.r]\nhost = \"relay\"\nsave_sent = true\n");
+        let err = sent_copy(&relay, true).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Config);
+        assert!(err.message().contains("[profiles.r.imap]"), "{err}");
+        let nobody = profile("[profiles.r]\nhost = \"relay\"\n[profiles.r.imap]\nhost = \"i\"\n");
+        let err = sent_copy(&nobody, true).unwrap_err();
+        assert!(err.message().contains("username"), "{err}");
+        // Not wanted: nothing is checked, so cron mail never fails over an IMAP setting.
+        assert_eq!(sent_copy(&relay, false).unwrap(), None);
     }
 }

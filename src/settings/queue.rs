@@ -46,13 +46,19 @@ pub(crate) struct FlushProfiles {
 }
 
 impl FlushProfiles {
-    /// The profile a kept message goes out with: the `-p` profile; else the profile it was
-    /// queued with, read from the config file it was queued with; else, when that file is
-    /// gone or lacks it, the profile of that name in the current config.
+    /// The profile a kept message goes out with: the `-p` profile; else [`Self::own`]: the
+    /// profile it was queued with, read from the config file it was queued with; else, when
+    /// that file is gone or lacks it, the profile of that name in the current config.
     pub(crate) fn for_entry(&self, id: &str, meta: &EntryMeta) -> Result<&Profile> {
-        if let Some(profile) = &self.reroute {
-            return Ok(profile);
+        match &self.reroute {
+            Some(profile) => Ok(profile),
+            None => self.own(id, meta),
         }
+    }
+
+    /// The profile a kept entry was queued with (never re-routed: a copy for Sent belongs
+    /// to its own account).
+    pub(crate) fn own(&self, id: &str, meta: &EntryMeta) -> Result<&Profile> {
         let name = &meta.profile;
         let recorded = meta
             .config

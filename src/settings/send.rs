@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use crate::cli::SendArgs;
 use crate::config::profile::Profile;
+use crate::config::profile::SaveSent;
 use crate::error::{Error, Result};
+use crate::imap;
 use crate::message::address::Mailbox;
 use crate::message::spec::Header;
-use crate::settings::{Context, LogSettings};
+use crate::settings::{self, Context, LogSettings};
 
 /// A resolved `rmail send`.
 #[derive(Debug)]
@@ -21,6 +23,8 @@ pub(crate) struct SendRequest {
     /// Where a message that cannot be sent now is kept (not needed for a dry run).
     pub(crate) outbox_dir: Option<PathBuf>,
     pub(crate) log: LogSettings,
+    /// Where the copy in Sent goes, when the profile's `save_sent` asks for one.
+    pub(crate) sent_copy: Option<imap::Account>,
 }
 
 /// What the message is made of, as the flags and the profile say.
@@ -79,7 +83,14 @@ pub(crate) fn resolve(context: &Context<'_>, args: SendArgs) -> Result<SendReque
         Some(context.require_profile(", or try --dry-run")?)
     };
     let message = compose_request(&args, profile.as_ref())?;
+    let sent_copy = match &profile {
+        Some(profile) if !args.dry_run => {
+            settings::sent_copy(profile, profile.save_sent != SaveSent::No)?
+        }
+        _ => None,
+    };
     Ok(SendRequest {
+        sent_copy,
         outbox_dir: if args.dry_run {
             None
         } else {

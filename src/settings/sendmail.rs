@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use crate::cli::SendmailArgs;
 use crate::config::profile::Profile;
 use crate::error::{Error, Result};
+use crate::imap;
 use crate::message::address::Mailbox;
 use crate::settings::queue::QueueRequest;
 use crate::settings::send::default_sender;
-use crate::settings::{Context, LogSettings, Request};
+use crate::settings::{self, Context, LogSettings, Request};
 
 /// A resolved `sendmail` delivery: the message itself comes on stdin.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub(crate) struct SendmailRequest {
     pub(crate) aliases: Aliases,
     pub(crate) outbox_dir: PathBuf,
     pub(crate) log: LogSettings,
+    /// Where the copy in Sent goes, with `--save-sent`.
+    pub(crate) sent_copy: Option<imap::Account>,
 }
 
 /// The config's `aliases`: a bare local name (`root`) → full addresses; `default` catches
@@ -83,7 +86,9 @@ pub(crate) fn resolve(context: &Context<'_>, args: SendmailArgs) -> Result<Reque
         })?;
         aliases.insert(name.clone(), list);
     }
+    let sent_copy = settings::sent_copy(&profile, args.save_sent)?;
     Ok(Request::Sendmail(SendmailRequest {
+        sent_copy,
         ignore_dots: args.ignore_dots || args.options.iter().any(|o| o == "i"),
         extract_recipients: args.extract_recipients,
         sender,

@@ -21,6 +21,7 @@ mod queue_log;
 mod resolve;
 mod send;
 mod sendmail;
+mod sent;
 mod session;
 mod template;
 mod tls;

@@ -194,9 +194,13 @@ fn device_flow_for_a_machine_without_a_browser() {
     oauth::device(&uri, &code, "alice");
     let status = child.wait().expect("wait for rmail login");
     assert_eq!(status.code(), Some(0));
-    assert_eq!(
-        provider.count("urn:ietf:params:oauth:grant-type:device_code", "ok"),
-        1
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    assert_eq!(provider.count(device_grant, "ok"), 1);
+    // It polled before the person was done, and kept polling when told to wait.
+    assert!(
+        provider.count(device_grant, "authorization_pending") >= 1,
+        "{:?}",
+        provider.events()
     );
 
     send(&rmail, "After the device flow").assert_code(0);
@@ -358,11 +362,16 @@ fn client_credentials_for_a_cron_sendmail() {
 }
 
 #[test]
-fn no_token_in_verbose_output_check_or_profiles() {
+fn no_token_in_verbose_output_check_profiles_or_the_log() {
     let provider = Provider::start(3600);
     let server = smtp(&provider);
     let rmail = rmail();
-    rmail.write_config(&config(&server, &provider, "auth-code", ""));
+    let log = rmail.home().join("deliveries.log");
+    rmail.write_config(&format!(
+        "log_file = {}\n{}",
+        toml_string(&log.display().to_string()),
+        config(&server, &provider, "auth-code", "")
+    ));
     login_with_browser(&rmail).assert_code(0);
     let secrets = tokens_of(&rmail);
 
@@ -396,7 +405,17 @@ fn no_token_in_verbose_output_check_or_profiles() {
     profiles.args(["profiles"]);
     let run = profiles.run();
     run.assert_code(0);
+    assert!(run.stdout.contains("OAuth2"), "{run}");
     assert_no_secret(&run, &secrets);
+
+    let logged = fs::read_to_string(&log).expect("the delivery log was written");
+    assert!(logged.contains("result=sent"), "{logged}");
+    for secret in &secrets {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a token leaked into the log"
+        );
+    }
 }
 
 #[test]
@@ -519,4 +538,71 @@ fn a_refused_consent_exits_77_and_stores_nothing() {
     assert!(run.stderr.contains("access_denied"), "{run}");
     assert!(!token_file(&rmail).exists());
     assert_eq!(provider.count("authorization_code", "ok"), 0);
+}
+
+#[test]
+fn a_long_merge_gets_a_fresh_token_for_each_new_session() {
+    // Tokens live 3 s. The merge sends one row every 4 s; the server cuts the connection in
+    // the middle of the second message, so the third needs a new session, opened after the
+    // first token expired: it must log in with a refreshed one.
+    let provider = Provider::start(3);
+    let server = Server::start(
+        ServerOptions::starttls()
+            .xoauth2_introspect(&provider)
+            .drop_in_data()
+            .only_transaction(2),
+    );
+    let rmail = rmail();
+    rmail.write_config(&config(
+        &server,
+        &provider,
+        "auth-code",
+        "refresh_before_secs = 1\n",
+    ));
+    login_with_browser(&rmail).assert_code(0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let template = dir.path().join("note.txt");
+    fs::write(
+        &template,
+        "+++\nto = \"{{ email }}\"\nsubject = \"Row {{ n }}\"\n+++\nHello\n",
+    )
+    .expect("write the template");
+    let data = dir.path().join("rows.csv");
+    fs::write(
+        &data,
+        "n,email\n1,p1@example.com\n2,p2@example.com\n3,p3@example.com\n",
+    )
+    .expect("write the data");
+
+    let mut merge = rmail.again();
+    merge.arg("merge").arg(&template).arg("--data").arg(&data);
+    merge.args(["--rate", "0.25"]);
+    let run = merge.run();
+    let got = server.wait_for(2, WAIT);
+    let subjects: Vec<_> = got
+        .iter()
+        .map(|m| m.parsed().subject().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        subjects.contains(&"Row 1".to_owned()),
+        "{subjects:?}\n{run}"
+    );
+    assert!(
+        subjects.contains(&"Row 3".to_owned()),
+        "{subjects:?}\n{run}"
+    );
+    assert!(got.iter().all(|m| m.auth_user.as_deref() == Some(USER)));
+    assert!(server.connections() >= 2, "{}", server.session_log());
+    assert_eq!(
+        provider.count("refresh_token", "ok"),
+        1,
+        "{:?}",
+        provider.events()
+    );
+    assert!(
+        !server.session_log().contains("inactive"),
+        "no session tried an expired token:\n{}",
+        server.session_log()
+    );
+    assert_no_secret(&run, &tokens_of(&rmail));
 }

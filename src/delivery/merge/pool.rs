@@ -29,6 +29,9 @@ pub(crate) enum Event {
         row: usize,
         reply: String,
         to: String,
+        /// What was accepted, for a copy in Sent.
+        envelope: Envelope,
+        message: Vec<u8>,
     },
     Failed {
         row: usize,
@@ -194,7 +197,13 @@ impl Shared<'_, '_> {
             match sent {
                 Ok(reply) => {
                     session = Some(current);
-                    let _ = tx.send(Event::Sent { row, reply, to });
+                    let _ = tx.send(Event::Sent {
+                        row,
+                        reply,
+                        to,
+                        envelope,
+                        message: bytes,
+                    });
                 }
                 Err(error) => {
                     // A refused recipient leaves the session clean (rmail sent RSET); after

@@ -21,6 +21,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod imapd;
 pub mod raw;
 
 use std::ffi::OsStr;
@@ -561,6 +562,8 @@ pub struct ServerOptions {
     /// Scripted failures only for the first N transactions (MAIL commands); greeting_code
     /// only for the first N connections. Later ones succeed.
     pub fail_first: Option<u32>,
+    /// Scripted failures only for transaction number N (from 1, over all connections).
+    pub only_transaction: Option<u32>,
     /// SIZE limit (default 32 MiB).
     pub max_size: Option<u64>,
     /// Advertise PIPELINING in the EHLO reply.
@@ -631,6 +634,10 @@ impl ServerOptions {
         self.fail_first = Some(n);
         self
     }
+    pub fn only_transaction(mut self, n: u32) -> Self {
+        self.only_transaction = Some(n);
+        self
+    }
     pub fn xoauth2(mut self) -> Self {
         self.xoauth2 = true;
         self
@@ -698,6 +705,10 @@ impl ServerOptions {
         }
         if let Some(n) = self.fail_first {
             args.push("--fail-first".into());
+            args.push(n.to_string());
+        }
+        if let Some(n) = self.only_transaction {
+            args.push("--only-transaction".into());
             args.push(n.to_string());
         }
         if let Some(bytes) = self.max_size {

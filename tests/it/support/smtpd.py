@@ -78,6 +78,9 @@ def parse_args(argv):
                    help="apply --rcpt-reply/--data-reply/--drop-in-data only to the first N "
                         "transactions (MAIL commands) and --greeting-code only to the first N "
                         "connections; later ones succeed (for retry tests)")
+    p.add_argument("--only-transaction", type=int, metavar="N",
+                   help="apply --rcpt-reply/--data-reply/--drop-in-data only to transaction "
+                        "(MAIL command) number N, counted from 1 over all connections")
     p.add_argument("--max-size", type=int, metavar="BYTES", default=33554432,
                    help="SIZE limit advertised and enforced (default 32 MiB)")
     p.add_argument("--xoauth2", action="store_true",
@@ -182,9 +185,12 @@ class Handler:
 
     def scripted(self, envelope):
         """Whether the scripted failures apply to this envelope's transaction."""
+        txn_no = getattr(envelope, "txn_no", 0)
+        if self.args.only_transaction is not None:
+            return txn_no == self.args.only_transaction
         if self.args.fail_first is None:
             return True
-        return getattr(envelope, "txn_no", 0) <= self.args.fail_first
+        return txn_no <= self.args.fail_first
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
