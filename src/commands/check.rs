@@ -10,7 +10,7 @@ use crate::config::profile::Security;
 use crate::error::{ErrorKind, Result};
 use crate::report::Report;
 use crate::settings::CheckRequest;
-use crate::smtp::session::{self as transport, ConnectOptions, ServerReport, Session};
+use crate::smtp::session::{ConnectOptions, ServerReport, Session};
 use crate::smtp::tls::fingerprint;
 
 /// Runs the check, printing each finding to stdout as it is known. The error, if any, is
@@ -36,17 +36,15 @@ pub(crate) fn run(request: CheckRequest) -> Result<Report> {
                 inspect_untrusted: true,
                 ..options
             };
-            if let Ok(mut untrusted) = Session::connect(profile, inspect) {
-                if let Ok(report) = untrusted.report(&transport::client_id(profile)) {
-                    print!("{}", describe_certificates(&report, None));
-                }
+            if let Ok(untrusted) = Session::connect(profile, inspect) {
+                print!("{}", describe_certificates(&untrusted.report(), None));
                 untrusted.quit();
             }
             return Err(err);
         }
         Err(err) => return Err(err),
     };
-    let report = session.report(&transport::client_id(profile))?;
+    let report = session.report();
     let tls_version = if report.encrypted {
         Some(tls_version(profile, verbose))
     } else {

@@ -302,11 +302,7 @@ impl Profile {
                 ))
             }))
             .transpose()?;
-        let timeout = entry
-            .timeout_secs
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        let imap = resolve_imap(entry, preset, timeout)
+        let imap = resolve_imap(entry, preset, auth, timeout)
             .map_err(|what| Error::config(in_profile(&what)))?;
         Ok(Profile {
             name: name.to_string(),
@@ -381,6 +377,7 @@ fn password_source(
 fn resolve_imap(
     entry: &ProfileConfig,
     preset: Option<&'static provider::Preset>,
+    smtp_auth: Option<AuthMechanism>,
     smtp_timeout: Duration,
 ) -> std::result::Result<Option<ImapProfile>, String> {
     let table = entry.imap.clone().unwrap_or_default();
@@ -417,7 +414,9 @@ fn resolve_imap(
             Security::Tls => 993,
             Security::Starttls | Security::None => 143,
         });
-    let xoauth2 = own_password.is_none() && entry.auth == Some(AuthMechanism::Xoauth2);
+    // Without a password of its own, IMAP logs in the way SMTP does: an OAuth token (from
+    // the oauth table or password_command) goes with XOAUTH2.
+    let xoauth2 = own_password.is_none() && smtp_auth == Some(AuthMechanism::Xoauth2);
     Ok(Some(ImapProfile {
         host,
         port,
@@ -639,6 +638,17 @@ mod tests {
         assert_eq!(imap.sent_folder.as_deref(), Some("已发送"));
         assert_eq!(imap.timeout, Duration::from_secs(7));
         assert!(imap.provider_keeps_copy);
+    }
+
+    #[test]
+    fn an_oauth_profile_logs_in_to_imap_with_its_token_unless_the_table_has_a_password() {
+        let oauth = "[profiles.g]\nprovider = \"gmail\"\nusername = \"me@gmail.com\"\n\
+                     auth = \"xoauth2\"\npassword_command = \"token-helper\"\n";
+        let p = select(&load(oauth), None).unwrap().unwrap();
+        assert!(p.imap.unwrap().xoauth2);
+        let own = format!("{oauth}[profiles.g.imap]\npassword_env = \"IMAP_APP_PASSWORD\"\n");
+        let p = select(&load(&own), None).unwrap().unwrap();
+        assert!(!p.imap.unwrap().xoauth2);
     }
 
     #[test]

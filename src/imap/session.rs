@@ -291,7 +291,68 @@ impl imap::Authenticator for XOAuth2<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
     use super::*;
+    use crate::config::profile::Security;
+
+    /// A hostile server: greets, then answers the first command with `reply(stream)`.
+    fn hostile(reply: fn(&mut std::net::TcpStream)) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().unwrap();
+            tcp.write_all(b"* OK ready\r\n").unwrap();
+            let mut line = String::new();
+            let _ = BufReader::new(tcp.try_clone().unwrap()).read_line(&mut line);
+            reply(&mut tcp);
+        });
+        port
+    }
+
+    fn account(port: u16) -> Account {
+        Account {
+            profile: "t".into(),
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::None,
+            ca_file: None,
+            timeout: Duration::from_secs(1),
+            username: "me".into(),
+            auth: Auth::Password,
+            sent_folder: None,
+        }
+    }
+
+    #[test]
+    fn a_server_that_stops_answering_costs_one_timeout() {
+        let port = hostile(|_| thread::sleep(Duration::from_secs(5)));
+        let account = account(port);
+        let started = Instant::now();
+        let err = Saver::new(&account, Secret::new("pw".into()))
+            .save(b"Subject: x\r\n\r\nhi\r\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+        assert!(err.message().contains("timed out"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_server_that_never_stops_talking_is_cut_off() {
+        let port = hostile(|tcp| {
+            let line = [b"* OK ".as_slice(), &[b'a'; 65536], b"\r\n"].concat();
+            while tcp.write_all(&line).is_ok() {}
+        });
+        let account = account(port);
+        let err = Saver::new(&account, Secret::new("pw".into()))
+            .save(b"Subject: x\r\n\r\nhi\r\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+        assert!(err.message().contains("more than"), "{err}");
+    }
 
     #[test]
     fn mailbox_names_are_escaped_for_the_quoted_string() {

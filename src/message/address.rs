@@ -125,6 +125,52 @@ pub(crate) fn split_list(text: &str) -> Vec<&str> {
     parts
 }
 
+/// Headers whose value is a list of addresses.
+pub(crate) const ADDRESS_HEADERS: &[&str] = &[
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "resent-from",
+    "resent-sender",
+    "resent-to",
+    "resent-cc",
+    "resent-bcc",
+    "disposition-notification-to",
+];
+
+/// `value` (an address header's value) with every IDN domain of an address as punycode,
+/// when there is one: `Zoë <zoe@bücher.example>` → `Zoë <zoe@xn--bcher-kva.example>`.
+/// Only domains after an `@` change; names, comments and local parts stay as they are.
+pub(crate) fn punycode_domains(value: &str) -> Option<String> {
+    if value.is_ascii() || !value.contains('@') {
+        return None;
+    }
+    let mut out = String::with_capacity(value.len() + 16);
+    let mut rest = value;
+    let mut changed = false;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        let after = &rest[at + 1..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || "<>,;:()\"[]".contains(c))
+            .unwrap_or(after.len());
+        let domain = &after[..end];
+        match ascii_domain(domain) {
+            Ok(ascii) if ascii != domain => {
+                out.push_str(&ascii);
+                changed = true;
+            }
+            _ => out.push_str(domain),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 /// `domain` in its ASCII form: an IDN as punycode (`bücher.example` → `xn--bcher-kva.example`).
 pub(crate) fn ascii_domain(domain: &str) -> std::result::Result<String, String> {
     if domain.is_ascii() {
@@ -135,6 +181,21 @@ pub(crate) fn ascii_domain(domain: &str) -> std::result::Result<String, String> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn idn_domains_in_header_values() {
+        assert_eq!(
+            punycode_domains("Zoë <zoe@bücher.example>, b@example.com").as_deref(),
+            Some("Zoë <zoe@xn--bcher-kva.example>, b@example.com")
+        );
+        assert_eq!(
+            punycode_domains(" zoë@bücher.example (Zoë)").as_deref(),
+            Some(" zoë@xn--bcher-kva.example (Zoë)")
+        );
+        assert_eq!(punycode_domains("Zoë <zoe@example.com>"), None);
+        assert_eq!(punycode_domains("a@example.com"), None);
+    }
+
     use super::*;
 
     #[test]

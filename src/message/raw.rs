@@ -7,7 +7,7 @@
 //! relay would reject it.
 
 use crate::error::{Error, Result};
-use crate::message::address::Mailbox;
+use crate::message::address::{ADDRESS_HEADERS, Mailbox, punycode_domains};
 use crate::message::address_header::{self, Item};
 use crate::message::identity;
 use crate::message::spec::Envelope;
@@ -91,6 +91,23 @@ pub(crate) fn prepare(request: &SendmailRequest, input: &[u8]) -> Result<Prepare
     }
 
     headers.retain(|h| !h.is("Bcc"));
+    // IDN domains as punycode in the address headers, as in the envelope: the message then
+    // needs SMTPUTF8 only for a non-ASCII local part.
+    for header in &mut headers {
+        let name = header.name.to_ascii_lowercase();
+        if ADDRESS_HEADERS.contains(&name.as_str())
+            && let Some(value) = header
+                .raw
+                .get(header.name.len() + 1..)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(punycode_domains)
+        {
+            let mut raw = header.name.clone().into_bytes();
+            raw.push(b':');
+            raw.extend_from_slice(value.as_bytes());
+            header.raw = raw;
+        }
+    }
     show_aliases(&mut headers, aliases);
     complete_mime_labels(&mut headers, body);
     let from_ok = headers.iter().find(|h| h.is("From")).is_some_and(|h| {

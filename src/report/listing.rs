@@ -127,6 +127,7 @@ pub(crate) fn queue(entries: &[Entry], dir: &Path, now: u64) -> String {
     for entry in entries {
         // A delivered message whose copy in Sent is still to be saved.
         let what = match entry.meta.kind {
+            EntryKind::Send if entry.meta.sent_copy => "(then a copy for Sent) to",
             EntryKind::Send => "to",
             EntryKind::SentCopy => "copy for Sent, delivered to",
         };

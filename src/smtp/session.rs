@@ -45,6 +45,9 @@ pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(1);
 /// Messages up to this size are stuffed into one buffer and written in one go.
 const SINGLE_WRITE_LIMIT: usize = 4 << 20;
 
+/// Bytes of stuffed message data per write when a message is streamed.
+const UPLOAD_WRITE: usize = 256 << 10;
+
 /// How many AUTH challenges (334) rmail answers before giving up.
 const MAX_CHALLENGES: usize = 5;
 
@@ -189,7 +192,7 @@ impl Session {
             caps: Capabilities::default(),
             pipelining: false,
         };
-        let hello = client_id(profile).to_string();
+        let hello = client_id(profile);
         session.expect(Stage::Greeting, None)?;
         session.ehlo(&hello)?;
 
@@ -242,11 +245,8 @@ impl Session {
         })
     }
 
-    fn ehlo(&mut self, hello: &str) -> Result<()> {
-        let reply = self.expect(
-            Stage::Ehlo,
-            Some(&Ehlo::new(ClientId::Domain(hello.to_owned())).to_string()),
-        )?;
+    fn ehlo(&mut self, hello: &ClientId) -> Result<()> {
+        let reply = self.expect(Stage::Ehlo, Some(&Ehlo::new(hello.clone()).to_string()))?;
         self.caps = Capabilities::from_ehlo(&reply);
         Ok(())
     }
@@ -359,7 +359,7 @@ impl Session {
         self.trace_out(&format!("({} bytes of message data)", message.len()));
         match stuffed {
             Some(bytes) => self.write(&bytes)?,
-            None => self.upload(message.chunks(64 << 10).map(Cow::Borrowed))?,
+            None => self.upload(message.chunks(UPLOAD_WRITE).map(Cow::Borrowed))?,
         }
         self.finish()
     }
@@ -395,7 +395,7 @@ impl Session {
     /// illegal byte cuts the connection before the final dot, so nothing is delivered.
     fn upload<'a>(&mut self, chunks: impl Iterator<Item = Cow<'a, [u8]>>) -> Result<()> {
         let mut stuffer = Stuffer::default();
-        let mut out = Vec::with_capacity(70 << 10);
+        let mut out = Vec::with_capacity(UPLOAD_WRITE + (8 << 10));
         let cut = |session: &mut Session, e: data::Violation| {
             session.state = State::Broken;
             session.wire.shutdown();
@@ -408,7 +408,7 @@ impl Session {
             if let Err(e) = stuffer.push(&chunk, &mut out) {
                 return Err(cut(self, e));
             }
-            if out.len() >= 64 << 10 {
+            if out.len() >= UPLOAD_WRITE {
                 self.write(&out)?;
                 out.clear();
             }
@@ -524,19 +524,19 @@ impl Session {
 
     /// Uses PIPELINING for MAIL FROM and RCPT TO from now on, if the server offers it.
     /// Worth it for a session that sends many messages (a merge).
-    pub(crate) fn use_pipelining(&mut self, _profile: &Profile) -> Result<bool> {
+    pub(crate) fn use_pipelining(&mut self) -> bool {
         self.pipelining = self.caps.pipelining;
-        Ok(self.pipelining)
+        self.pipelining
     }
 
-    /// What `rmail check` reports: the full EHLO reply and the certificate chain.
-    pub(crate) fn report(&mut self, _client_id: &ClientId) -> Result<ServerReport> {
-        let encrypted = self.wire.is_encrypted();
-        Ok(ServerReport {
+    /// What `rmail check` reports: the full EHLO reply (the one after TLS) and the
+    /// certificate chain.
+    pub(crate) fn report(&self) -> ServerReport {
+        ServerReport {
             ehlo: self.caps.lines.clone(),
             certificates: self.wire.peer_certificates(),
-            encrypted,
-        })
+            encrypted: self.wire.is_encrypted(),
+        }
     }
 
     /// Ends the session politely (see [`Drop`]).

@@ -7,7 +7,7 @@
 //!   before MAIL FROM rather than sent as bytes the server never agreed to take.
 
 use crate::error::{Error, Result};
-use crate::message::address::ascii_domain;
+use crate::message::address::{ADDRESS_HEADERS, ascii_domain};
 
 /// An envelope address as it goes on the wire, and whether it needs SMTPUTF8.
 pub(crate) fn envelope_address(address: &str) -> Result<(String, bool)> {
@@ -22,22 +22,6 @@ pub(crate) fn envelope_address(address: &str) -> Result<(String, bool)> {
     let needs_utf8 = !local.is_ascii();
     Ok((format!("{local}@{domain}"), needs_utf8))
 }
-
-/// Headers whose value is a list of addresses.
-const ADDRESS_HEADERS: &[&str] = &[
-    "from",
-    "sender",
-    "reply-to",
-    "to",
-    "cc",
-    "bcc",
-    "resent-from",
-    "resent-sender",
-    "resent-to",
-    "resent-cc",
-    "resent-bcc",
-    "disposition-notification-to",
-];
 
 /// The first non-ASCII address in an address header of `message` (only the header section
 /// is read). Such a header is an RFC 6532 header: it may only travel with SMTPUTF8.

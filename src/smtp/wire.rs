@@ -92,6 +92,8 @@ pub(crate) struct Wire {
     stream: Option<Stream>,
     /// Received, not yet part of a reply: at most one partial line plus one read.
     pending: Vec<u8>,
+    /// The write timeout last set, so that a long upload does not set it per write.
+    write_timeout: Option<Duration>,
 }
 
 impl Wire {
@@ -99,6 +101,7 @@ impl Wire {
         Wire {
             stream: Some(stream),
             pending: Vec::with_capacity(READ_CHUNK),
+            write_timeout: None,
         }
     }
 
@@ -133,13 +136,19 @@ impl Wire {
             .take()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
         self.stream = Some(stream.into_tls(config, host)?);
+        self.write_timeout = None;
         Ok(())
     }
 
     /// Writes `bytes` in one write call, each write bounded by `timeout`.
     pub(crate) fn write_all(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), WireError> {
+        if self.write_timeout != Some(timeout) {
+            self.stream()?
+                .set_write_timeout(timeout)
+                .map_err(WireError::Io)?;
+            self.write_timeout = Some(timeout);
+        }
         let stream = self.stream()?;
-        stream.set_write_timeout(timeout).map_err(WireError::Io)?;
         stream
             .write_all(bytes)
             .and_then(|()| stream.flush())
@@ -271,6 +280,83 @@ fn parse_line(line: &[u8]) -> Result<(u16, bool, String), WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
+
+    /// A wire to a local socket that is sent `script` (pieces written `gap` apart).
+    fn wire_fed(script: Vec<Vec<u8>>, gap: Duration) -> Wire {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut sock, _) = listener.accept().unwrap();
+            for piece in script {
+                if sock.write_all(&piece).is_err() {
+                    return;
+                }
+                std::thread::sleep(gap);
+            }
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        let stream = Stream::connect("127.0.0.1", port, Duration::from_secs(2)).unwrap();
+        Wire::new(stream)
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(2)
+    }
+
+    #[test]
+    fn multi_line_replies_and_what_follows_them() {
+        let mut wire = wire_fed(
+            vec![
+                b"250-a\r\n250-b\n250 c\r\n354 go".to_vec(),
+                b"\r\n".to_vec(),
+            ],
+            Duration::from_millis(50),
+        );
+        let reply = wire.read_reply(soon()).unwrap();
+        assert_eq!(
+            (reply.code, reply.lines.clone()),
+            (250, vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert!(wire.pending() > 0, "the next reply is already here");
+        assert_eq!(wire.read_reply(soon()).unwrap().code, 354);
+        assert_eq!(wire.pending(), 0);
+    }
+
+    #[test]
+    fn bounds_on_lines_and_replies() {
+        let mut wire = wire_fed(vec![vec![b'2'; 10_000]], Duration::ZERO);
+        assert!(matches!(
+            wire.read_reply(soon()),
+            Err(WireError::LineTooLong)
+        ));
+        assert!(wire.pending.len() < MAX_LINE + READ_CHUNK);
+
+        let many =
+            b"250-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n".repeat(3000);
+        let mut wire = wire_fed(vec![many], Duration::ZERO);
+        assert!(matches!(
+            wire.read_reply(soon()),
+            Err(WireError::ReplyTooLong)
+        ));
+
+        let mut wire = wire_fed(vec![b"250-a\r\n550 b\r\n".to_vec()], Duration::ZERO);
+        assert!(matches!(
+            wire.read_reply(soon()),
+            Err(WireError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn one_deadline_for_the_whole_reply() {
+        // A byte every 100 ms: each read is quick, the reply is not.
+        let trickle = b"220 slow greeting\r\n".iter().map(|b| vec![*b]).collect();
+        let mut wire = wire_fed(trickle, Duration::from_millis(100));
+        let started = Instant::now();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        assert!(matches!(wire.read_reply(deadline), Err(WireError::Timeout)));
+        assert!(started.elapsed() < Duration::from_millis(900));
+    }
 
     #[test]
     fn reply_lines() {

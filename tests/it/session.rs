@@ -619,3 +619,17 @@ fn aiosmtpd_with_smtputf8_gets_utf8_addresses_with_the_parameter() {
     let reply_to = parsed.reply_to().and_then(|a| a.first()).expect("Reply-To");
     assert_eq!(reply_to.address(), Some("zoë@example.com"));
 }
+
+#[test]
+fn sendmail_headers_get_punycode_for_an_idn_domain() {
+    let server = Server::start(ServerOptions::plain().without_smtputf8());
+    let mut cmd = configured(sendmail(), &server.profile_toml("t"), "");
+    cmd.arg("-t")
+        .stdin_bytes("To: Zoë <zoe@bücher.example>\nSubject: cron\n\nbackup done\n".as_bytes());
+    cmd.run().assert_code(0);
+    let got = server.wait_for(1, WAIT);
+    assert_eq!(got[0].rcpt_tos, ["zoe@xn--bcher-kva.example"]);
+    let parsed = got[0].parsed();
+    let to = parsed.to().and_then(|a| a.first()).expect("a To address");
+    assert_eq!(to.address(), Some("zoe@xn--bcher-kva.example"));
+}

@@ -250,7 +250,7 @@ impl Shared<'_, '_> {
         };
         let secret = fresh.as_ref().or(self.pool.secret);
         let mut session = Session::open(self.pool.profile, secret, options)?;
-        session.use_pipelining(self.pool.profile)?;
+        session.use_pipelining();
         Ok(session)
     }
 }
