@@ -13,7 +13,7 @@ mod server;
 
 pub use login::LoginArgs;
 pub use merge::MergeArgs;
-pub use queue::QueueCommand;
+pub use queue::{MailqCli, QueueCommand};
 pub use send::SendArgs;
 pub use sendmail::{SendmailArgs, SendmailCli};
 pub use server::ServerArgs;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::profile::Profile;
+use crate::delivery::log::DeliveryLog;
 use crate::delivery::merge::data::{Dataset, Row};
 use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::key;
@@ -156,10 +157,16 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             .unwrap_or_else(|e| e.into_inner())
             .record(&keys[row], &format!("row {} to {to}", rows[row].number))
     };
+    // To log_file only: with -v the merge prints its own line per row, under the bar.
+    let log = DeliveryLog {
+        file: request.log.file.clone(),
+        verbose: false,
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
         verbose: request.verbose,
+        log: &log,
         pace: request.rate.map(Pace::new),
         build: &build,
         interrupted: &interrupted,

@@ -565,3 +565,62 @@ fn readme_ed25519_publishing_commands_give_a_record_that_verifies() {
     let (ok, report) = dkim_verify(&run.stdout_bytes, &key);
     assert!(ok, "dkimpy rejects the README's record: {report}");
 }
+
+/// RFC 8058 §3: List-Unsubscribe and List-Unsubscribe-Post are covered by the signature
+/// (the one-click rule of the large mailbox providers rests on it): they are in `h=`, and a
+/// relay that changes the unsubscribe target breaks the signature.
+fn list_unsubscribe_headers_are_signed(alg: Alg) {
+    let (server, mut rmail, key) = setup(alg, "News <news@example.com>");
+    let dir = rmail.home().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("news.txt"),
+        "+++\nto = \"{{ email }}\"\nsubject = \"News\"\n\
+         unsubscribe = \"https://example.com/unsub/{{ id }}\"\n+++\nHello.\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("list.csv"), "email,id\na@example.com,17\n").unwrap();
+    rmail
+        .arg("merge")
+        .arg(dir.join("news.txt"))
+        .arg("--data")
+        .arg(dir.join("list.csv"));
+    rmail.run().assert_success();
+    let got = server.wait_for(1, WAIT);
+    assert_verifies(&got[0], &key);
+    let text = got[0].text();
+    let signature: String = text
+        .split("\r\n")
+        .take_while(|l| l.starts_with("DKIM-Signature:") || l.starts_with([' ', '\t']))
+        .collect::<Vec<_>>()
+        .concat()
+        .split_whitespace()
+        .collect();
+    let signed = signature
+        .split(';')
+        .find_map(|tag| tag.strip_prefix("h="))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let signed: Vec<&str> = signed.split(':').collect();
+    assert!(
+        signed.contains(&"list-unsubscribe") && signed.contains(&"list-unsubscribe-post"),
+        "h= lacks the unsubscribe headers: {signature}"
+    );
+    let tampered = text.replace(
+        "https://example.com/unsub/17",
+        "https://evil.example/unsub/17",
+    );
+    assert_ne!(tampered, text);
+    let (ok, report) = dkim_verify(tampered.as_bytes(), &key);
+    assert!(!ok, "a changed List-Unsubscribe still verifies: {report}");
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_rsa() {
+    list_unsubscribe_headers_are_signed(Alg::Rsa);
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_ed25519() {
+    list_unsubscribe_headers_are_signed(Alg::Ed25519);
+}
