@@ -35,6 +35,46 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of their exit codes (the man page's EXIT STATUS lists them).
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Usage,
+        ErrorKind::Data,
+        ErrorKind::NoInput,
+        ErrorKind::Unavailable,
+        ErrorKind::Internal,
+        ErrorKind::CantCreate,
+        ErrorKind::Temporary,
+        ErrorKind::Auth,
+        ErrorKind::Config,
+        ErrorKind::Cancelled,
+    ];
+
+    /// What the exit code tells the user, for the man page's EXIT STATUS.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorKind::Usage => "usage error: an unknown option, a missing --to",
+            ErrorKind::Data => {
+                "bad input data: an address, a header with a line break, a template row, \
+                 a recipient refused with 5xx"
+            }
+            ErrorKind::NoInput => "an input file is missing or unreadable",
+            ErrorKind::Unavailable => "the server refused permanently (5xx) or cannot be used",
+            ErrorKind::Internal => "an internal error in rmail (please report it)",
+            ErrorKind::CantCreate => "a local file (outbox, --eml, --out-dir) could not be written",
+            ErrorKind::Temporary => {
+                "temporary failure (network, timeout, 4xx): the message is kept in the outbox"
+            }
+            ErrorKind::Auth => {
+                "authentication failed, the server's certificate is not trusted, or STARTTLS \
+                 is missing"
+            }
+            ErrorKind::Config => "configuration error: the message names file, line and key",
+            ErrorKind::Cancelled => {
+                "stopped by the user: Ctrl-C, or no answer yes to a merge's confirmation"
+            }
+        }
+    }
+
     /// The sysexits.h code, so cron wrappers and scripts can tell failures apart.
     pub fn exit_code(self) -> u8 {
         match self {

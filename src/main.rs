@@ -3,16 +3,19 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rmail::cli::{Cli, Command, SendmailCli};
+use rmail::cli::{Cli, Command, MailqCli, QueueCommand, SendmailCli};
 
 fn main() -> ExitCode {
-    let cli = if invoked_as_sendmail() {
-        SendmailCli::try_parse().map(|s| Cli {
+    let cli = match invoked_as().as_deref() {
+        Some("sendmail") => SendmailCli::try_parse().map(|s| Cli {
             global: s.global,
             command: Command::Sendmail(s.args),
-        })
-    } else {
-        Cli::try_parse()
+        }),
+        Some("mailq") => MailqCli::try_parse().map(|m| Cli {
+            global: m.global,
+            command: Command::Queue(QueueCommand::List),
+        }),
+        _ => rmail::cli::parse(),
     };
     let cli = match cli {
         Ok(cli) => cli,
@@ -37,12 +40,10 @@ fn main() -> ExitCode {
 }
 
 /// Linked as /usr/sbin/sendmail (or called `sendmail` any other way), rmail speaks
-/// sendmail's command line, so cron's MAILTO and scripts work unchanged.
-fn invoked_as_sendmail() -> bool {
-    std::env::args_os()
-        .next()
-        .as_deref()
-        .map(std::path::Path::new)
-        .and_then(|p| p.file_name())
-        .is_some_and(|name| name == "sendmail")
+/// sendmail's command line, so cron's MAILTO and scripts work unchanged; linked as `mailq`
+/// it lists its queue. The file name of argv\[0\] when it is one of those.
+fn invoked_as() -> Option<String> {
+    let argv0 = std::env::args_os().next()?;
+    let name = std::path::Path::new(&argv0).file_name()?.to_str()?;
+    matches!(name, "sendmail" | "mailq").then(|| name.to_string())
 }

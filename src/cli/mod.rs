@@ -13,7 +13,7 @@ mod server;
 
 pub use login::LoginArgs;
 pub use merge::MergeArgs;
-pub use queue::QueueCommand;
+pub use queue::{MailqCli, QueueCommand};
 pub use send::SendArgs;
 pub use sendmail::{SendmailArgs, SendmailCli};
 pub use server::ServerArgs;
@@ -24,8 +24,7 @@ pub use server::ServerArgs;
 #[command(after_help = "Examples:
   rmail send --dry-run --to a@example.com -s hi --text hello --attach Cargo.toml
   rmail send -p work --to boss@example.com -s \"Q3 report\" --attach q3.pdf < note.txt
-  rmail check -p work
-Configuration: --config, else $RMAIL_CONFIG, else ~/.config/rmail/config.toml, else /etc/rmail/config.toml")]
+  rmail check -p work")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -34,26 +33,75 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The heading the global options are listed under in every command's `--help`, apart from
+/// the command's own options.
+pub const GLOBAL_HEADING: &str = "Global options";
+
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct GlobalArgs {
-    /// Configuration file [default: $RMAIL_CONFIG, else $XDG_CONFIG_HOME/rmail/config.toml, else /etc/rmail/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Configuration file [default: $RMAIL_CONFIG, else ~/.config/rmail/config.toml, else /etc/rmail/config.toml]
+    #[arg(long, global = true, value_name = "PATH", display_order = 900)]
     pub config: Option<PathBuf>,
 
-    /// Profile (SMTP account) to use [default: $RMAIL_PROFILE, else default_profile]
+    /// Profile (SMTP account) to use [default: the config's default_profile]
     #[arg(
         short = 'p',
         long,
         global = true,
         value_name = "NAME",
-        env = "RMAIL_PROFILE"
+        env = "RMAIL_PROFILE",
+        display_order = 901
     )]
     pub profile: Option<String>,
 
     /// Print the SMTP conversation (AUTH redacted) and one log line per message on stderr
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, display_order = 902)]
     pub verbose: bool,
+}
+
+/// Subcommands that read no configuration and send nothing: the global options mean nothing
+/// to them, so their `--help`, completions and man section do not offer them (and they are
+/// refused there as unknown options).
+const WITHOUT_GLOBALS: &[&str] = &["completions", "man"];
+
+/// The command-line definition as rmail parses, documents and completes it: the derive
+/// definitions, built, without the global options where they do nothing.
+pub fn command() -> clap::Command {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    // Building propagates the global options into every subcommand; the ones in
+    // WITHOUT_GLOBALS are then replaced by a copy holding only their own arguments (clap
+    // cannot remove an argument, and hiding one still leaves it in bash completions).
+    cmd.build();
+    for name in WITHOUT_GLOBALS {
+        cmd = cmd.mut_subcommand(*name, |sub| {
+            let mut own = clap::Command::new(*name);
+            if let Some(about) = sub.get_about() {
+                own = own.about(about.clone());
+            }
+            if let Some(after_help) = sub.get_after_help() {
+                own = own.after_help(after_help.clone());
+            }
+            if let Some(bin_name) = sub.get_bin_name() {
+                own = own.bin_name(bin_name.to_string());
+            }
+            own.args(
+                sub.get_arguments()
+                    .filter(|arg| !arg.is_global_set())
+                    .filter(|arg| !matches!(arg.get_id().as_str(), "help" | "version"))
+                    .cloned(),
+            )
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments with [`command`].
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// The subcommands. Parsed once per run, so the size of the largest does not matter.

@@ -1,6 +1,21 @@
-//! `rmail queue`: the outbox.
+//! `rmail queue`: the outbox; and rmail invoked as `mailq`.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::cli::GlobalArgs;
+
+/// rmail invoked as `mailq` (argv\[0\]), as sendmail-compatible mailers provide it: the
+/// same as `rmail queue list` (and `sendmail -bp`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailq",
+    disable_version_flag = true,
+    about = "rmail as mailq: list the messages kept in the outbox (same as `rmail queue list`)"
+)]
+pub struct MailqCli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
 
 /// `rmail queue` subcommands.
 #[derive(Debug, Subcommand)]
@@ -9,10 +24,11 @@ pub enum QueueCommand {
     /// next attempt) and failed ones (refused for good or expired, with the reply)
     #[command(after_help = "Example:\n  rmail queue list")]
     List,
-    /// Try every waiting message whose retry time has come; each is removed only once a
-    /// server accepted it, a permanent refusal moves it to failed/
+    /// Try every waiting message whose retry time has come, with the profile it was queued
+    /// with (-p: all with that profile); each is removed only once a server accepted it, a
+    /// permanent refusal moves it to failed/
     #[command(
-        after_help = "Examples:\n  rmail queue flush\n  rmail queue flush --now   # the cause is fixed: try every waiting message\n  rmail -v queue flush"
+        after_help = "Examples:\n  rmail queue flush\n  rmail queue flush --now   # the cause is fixed: try every waiting message\n  rmail queue flush -p backup     # re-route every kept message\n  rmail -v queue flush"
     )]
     Flush {
         /// Try every waiting message now, whatever its retry time

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::config::profile::Profile;
+use crate::delivery::log::DeliveryLog;
 use crate::delivery::merge::data::{DataFile, FailedRows, Row};
 use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::pace::Pace;
@@ -21,6 +22,7 @@ use crate::delivery::sent::SentCopies;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mime::dkim;
 use crate::report::Report;
+use crate::report::preview::Preview;
 use crate::report::progress::Progress;
 use crate::settings::merge::MergeRequest;
 use crate::template::Template;
@@ -81,10 +83,24 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
 
     let (Some(profile), Some(journal)) = (&request.profile, journal) else {
         let out_dir = request.dry_run_dir.as_deref().unwrap_or(Path::new("."));
-        let count = plan.dry_run(&data, &checked, selection, out_dir)?;
+        let title = format!(
+            "rmail merge preview: {} × {}",
+            plan.template.path().display(),
+            data.path.display()
+        );
+        let mut preview = Preview::create(out_dir, &title)?;
+        let count = plan.dry_run(
+            &data,
+            &checked,
+            selection,
+            out_dir,
+            |row, eml, spec, envelope| preview.add(&row.describe(), eml, spec, envelope),
+        )?;
+        let page = preview.finish()?;
         return Ok(Report::note(format!(
-            "merge: dry run, {count} message(s) written to {}; nothing sent",
-            out_dir.display()
+            "merge: dry run, {count} message(s) written to {}; nothing sent; preview: {}",
+            out_dir.display(),
+            page.display()
         )));
     };
     let already = checked.already;
@@ -126,10 +142,16 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             .unwrap_or_else(|e| e.into_inner())
             .record(key, &format!("row {} to {to}", row.number))
     };
+    // To log_file only: with -v the merge prints its own line per row, under the bar.
+    let log = DeliveryLog {
+        file: request.log.file.clone(),
+        verbose: false,
+    };
     let pool = Pool {
         profile,
         secret: secret.as_ref(),
         verbose: request.verbose,
+        log: &log,
         pace: request.rate.map(Pace::new),
         build: &build,
         interrupted: &interrupted,

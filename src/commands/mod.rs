@@ -3,6 +3,7 @@
 
 pub(crate) mod check;
 pub(crate) mod login;
+pub(crate) mod manual;
 pub(crate) mod merge;
 pub(crate) mod packaging;
 pub(crate) mod profiles;

@@ -2,18 +2,18 @@
 //! from the clap definitions in `cli.rs`, so they can never drift from the real options.
 //! Packagers run them at build time (`rmail man > rmail.1`); users can pipe them directly.
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 use clap_mangen::Man;
 
-use crate::cli::Cli;
+use crate::cli;
+use crate::commands::manual;
 use crate::commands::write_stdout;
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::Report;
 
 /// Prints the completion script for `shell` on stdout.
 pub(crate) fn completions(shell: Shell) -> Result<Report> {
-    let mut cmd = Cli::command();
+    let mut cmd = cli::command();
     // Generated into memory first: clap_complete panics on a write error, and a closed pipe
     // (`rmail completions bash | head`) must be an error, not a panic.
     let mut script = Vec::new();
@@ -31,11 +31,11 @@ pub(crate) fn man() -> Result<Report> {
 
 /// One page for rmail and every subcommand: the top-level page as clap_mangen renders it,
 /// then a section per subcommand (description, synopsis, options, examples as
-/// subsections), so `man rmail` documents everything without a page per subcommand.
+/// subsections), then CONFIGURATION, ENVIRONMENT, FILES and EXIT STATUS, so `man rmail`
+/// documents everything without a page per subcommand.
 pub(crate) fn man_page() -> Result<Vec<u8>> {
-    let mut cmd = Cli::command();
-    // Building fills in each subcommand's bin name, so synopses read `rmail send …`.
-    cmd.build();
+    // Built: each subcommand has its bin name, so synopses read `rmail send …`.
+    let cmd = cli::command();
     let mut page = Vec::new();
     Man::new(cmd.clone())
         .render(&mut page)
@@ -69,7 +69,9 @@ pub(crate) fn man_page() -> Result<Vec<u8>> {
             man.render_extra_section(&mut page).map_err(render_error)?;
         }
     }
-    Ok(tidy(&String::from_utf8_lossy(&page)).into_bytes())
+    let mut page = tidy(&String::from_utf8_lossy(&page));
+    page += &manual::sections();
+    Ok(page.into_bytes())
 }
 
 /// Turns clap_mangen's separate renders into one page:
@@ -154,6 +156,13 @@ mod tests {
             "MAN",
         ] {
             assert!(page.contains(&format!(".SH \"RMAIL {name}\"")), "{name}");
+        }
+        for name in ["CONFIGURATION", "ENVIRONMENT", "FILES", "\"EXIT STATUS\""] {
+            assert_eq!(
+                page.matches(&format!("\n.SH {name}\n")).count(),
+                1,
+                "{name}"
+            );
         }
         assert!(!page.contains("EXTRA"), "{page}");
         assert!(

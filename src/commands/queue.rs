@@ -77,7 +77,9 @@ pub(crate) fn run(request: QueueRequest) -> Result<Report> {
             }
             let (kept, failed) = (flushed.kept.len(), flushed.failed.len());
             let mut report = Report::default();
-            if log.verbose || kept > 0 || failed > 0 {
+            // One line whenever there was something to flush (an empty outbox stays
+            // silent: an hourly cron job must not mail its owner every hour).
+            if log.verbose || flushed.sent + flushed.copies + kept + failed > 0 {
                 let copies = match flushed.copies {
                     0 => String::new(),
                     n => format!(

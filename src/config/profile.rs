@@ -157,6 +157,9 @@ pub(crate) struct Profile {
     pub(crate) tls_fingerprint: Option<String>,
     /// DKIM key and identity; the key file is read by `dkim::Signer::from_profile`.
     pub(crate) dkim: Option<Dkim>,
+    /// The config file the profile was read from (absolute), recorded with a message kept
+    /// in the outbox so that `queue flush` finds the same profile without `--config`.
+    pub(crate) config_file: Option<PathBuf>,
     /// `save_sent`: whether `send` keeps a copy in the IMAP Sent mailbox.
     pub(crate) save_sent: SaveSent,
     /// The IMAP server for that copy, when the profile or its preset names one.
@@ -324,6 +327,10 @@ impl Profile {
                 private_key_file: d.private_key_file.clone(),
                 algorithm: d.algorithm,
             }),
+            config_file: loaded
+                .path
+                .as_ref()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
             save_sent: entry.save_sent.unwrap_or_default(),
             imap,
         })

@@ -61,7 +61,13 @@ pub(crate) fn deliver_or_keep(
         let detail = err.reply().unwrap_or(err.message()).to_string();
         if err.is_permanent() {
             let failed = outbox.failed();
-            return match failed.store(&profile.name, envelope, message, &detail) {
+            return match failed.store(
+                &profile.name,
+                profile.config_file.as_deref(),
+                envelope,
+                message,
+                &detail,
+            ) {
                 Ok(id) => {
                     record(Outcome::Failed, &detail);
                     Error::new(
@@ -82,7 +88,13 @@ pub(crate) fn deliver_or_keep(
                 }
             };
         }
-        match outbox.store(&profile.name, envelope, message, &detail) {
+        match outbox.store(
+            &profile.name,
+            profile.config_file.as_deref(),
+            envelope,
+            message,
+            &detail,
+        ) {
             Ok(id) => {
                 record(Outcome::Queued, &detail);
                 Error::new(

@@ -3,8 +3,10 @@
 //! profile; a permanent refusal or an expired message moves to `failed/`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use crate::config::profile::Profile;
+
 use crate::delivery::deliver;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
 use crate::delivery::outbox::{Entry, EntryKind, Outbox, unknown_id};
@@ -12,6 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::imap::{self, Account, Saver};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
+use crate::settings::queue::FlushProfiles;
 use crate::smtp::session::Session;
 
 /// What a flush did: how many were sent, each message kept with why, each moved to
@@ -60,7 +63,7 @@ pub(crate) enum Which<'a> {
 pub(crate) type Prepare<'a> = dyn Fn(&Entry, &[u8]) -> Result<(String, Envelope, Vec<u8>)> + 'a;
 
 pub(crate) fn flush(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     outbox: &Outbox,
     log: &DeliveryLog,
     lifetime: u64,
@@ -203,7 +206,7 @@ pub(crate) fn human(secs: u64) -> String {
 
 /// The IMAP account of each profile that has copies waiting (or why it cannot have one).
 fn sent_copy_accounts(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     entries: &[Entry],
 ) -> BTreeMap<String, Result<Account>> {
     let mut accounts = BTreeMap::new();
@@ -211,10 +214,9 @@ fn sent_copy_accounts(
         .iter()
         .filter(|e| e.meta.kind == EntryKind::SentCopy || e.meta.sent_copy)
     {
-        let name = &entry.meta.profile;
-        if let Some(Ok(profile)) = profiles.get(name) {
+        if let Ok(profile) = profiles.own(&entry.id, &entry.meta) {
             accounts
-                .entry(name.clone())
+                .entry(connection_key(profile))
                 .or_insert_with(|| Account::for_profile(profile));
         }
     }
@@ -225,7 +227,7 @@ fn sent_copy_accounts(
 /// as an entry of its own and reported like any kept entry. The mail is delivered either
 /// way, so nothing here may keep its own entry (that would send it again).
 fn copy_after_flush<'a>(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     accounts: &'a BTreeMap<String, Result<Account>>,
     savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
     outbox: &Outbox,
@@ -239,7 +241,13 @@ fn copy_after_flush<'a>(
     match save_kept(profiles, accounts, savers, entry, &copy) {
         Ok(_) => flushed.copies += 1,
         Err(err) => {
-            match outbox.store_sent_copy(&entry.meta.profile, &envelope, &copy, err.message()) {
+            match outbox.store_sent_copy(
+                &entry.meta.profile,
+                entry.meta.config.as_deref(),
+                &envelope,
+                &copy,
+                err.message(),
+            ) {
                 Ok(id) => flushed.kept.push((id, err)),
                 Err(store_err) => flushed.kept.push((
                     entry.id.clone(),
@@ -259,16 +267,18 @@ fn copy_after_flush<'a>(
 /// APPENDs one kept copy in Sent over its profile's IMAP session, opening it if needed. The
 /// message itself was delivered when the copy was kept: it is never sent again.
 fn save_kept<'a>(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     accounts: &'a BTreeMap<String, Result<Account>>,
     savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
     entry: &Entry,
     copy: &[u8],
 ) -> Result<String> {
-    let name = &entry.meta.profile;
-    let profile = known_profile(profiles, entry)?;
-    let (name, account) = match accounts.get_key_value(name) {
-        Some((name, Ok(account))) => (name.as_str(), account),
+    // A copy for Sent belongs to the account the mail was queued with, even when `-p`
+    // re-routes the mail itself.
+    let profile = profiles.own(&entry.id, &entry.meta)?;
+    let name = &profile.name;
+    let (key, account) = match accounts.get_key_value(&connection_key(profile)) {
+        Some((key, Ok(account))) => (key.as_str(), account),
         Some((_, Err(err))) => return Err(err.clone()),
         None => {
             return Err(Error::config(format!(
@@ -276,49 +286,40 @@ fn save_kept<'a>(
             )));
         }
     };
-    let mut saver = match savers.remove(name) {
+    let mut saver = match savers.remove(key) {
         Some(Ok(saver)) => saver,
         Some(Err(err)) => {
-            savers.insert(name, Err(err.clone()));
+            savers.insert(key, Err(err.clone()));
             return Err(err);
         }
         None => match imap::secret(profile) {
             Ok(secret) => Saver::new(account, secret),
             Err(err) => {
-                savers.insert(name, Err(err.clone()));
+                savers.insert(key, Err(err.clone()));
                 return Err(err);
             }
         },
     };
     match saver.save(copy) {
         Ok(saved) => {
-            savers.insert(name, Ok(saver));
+            savers.insert(key, Ok(saver));
             Ok(saved)
         }
         // The server refused this copy: the next one may still go in, on a new session.
         Err(err) if err.kind() == ErrorKind::Unavailable => Err(err),
         // Unreachable, or the login refused: the other copies are not tried this time.
         Err(err) => {
-            savers.insert(name, Err(err.clone()));
+            savers.insert(key, Err(err.clone()));
             Err(err)
         }
     }
 }
 
-/// The entry's profile, or why it cannot be used.
-fn known_profile<'p>(
-    profiles: &'p BTreeMap<String, Result<Profile>>,
-    entry: &Entry,
-) -> Result<&'p Profile> {
-    let name = &entry.meta.profile;
-    match profiles.get(name) {
-        Some(Ok(profile)) => Ok(profile),
-        Some(Err(err)) => Err(err.clone()),
-        None => Err(Error::config(format!(
-            "profile '{name}' is not in the config any more; add it back or `rmail queue drop {}`",
-            entry.id
-        ))),
-    }
+/// What identifies a resolved profile during a flush: the same name in two config files
+/// is two profiles, with a connection each.
+fn connection_key(profile: &Profile) -> String {
+    let config = profile.config_file.as_deref().unwrap_or(Path::new(""));
+    format!("{}\0{}", config.display(), profile.name)
 }
 
 /// A profile's connection during a flush.
@@ -330,14 +331,14 @@ enum Connection {
 
 /// Sends one kept message over its profile's connection, opening it if needed.
 fn send_kept(
-    profiles: &BTreeMap<String, Result<Profile>>,
+    profiles: &FlushProfiles,
     connections: &mut HashMap<String, Connection>,
     entry: &Entry,
     message: Vec<u8>,
     log: &DeliveryLog,
 ) -> Result<String> {
-    let name = &entry.meta.profile;
-    let profile = known_profile(profiles, entry)?;
+    let profile = profiles.for_entry(&entry.id, &entry.meta)?;
+    let name = &connection_key(profile);
     let envelope = entry.envelope();
     let size = message.len();
     let session = match connections.remove(name) {

@@ -104,7 +104,8 @@ impl DeliveryLog {
             eprintln!("rmail: {line}");
         }
         if let Some(path) = &self.file {
-            // Private: the log names who got mail from whom, and the servers' replies.
+            // Private: the log names who got mail from whom, and the servers' replies. Its
+            // missing folders are created (0700).
             let written =
                 crate::private::open(path, std::fs::OpenOptions::new().create(true).append(true))
                     .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));

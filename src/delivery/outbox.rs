@@ -29,6 +29,11 @@ use crate::settings::sendmail::Unprepared;
 pub(crate) struct EntryMeta {
     /// The profile to send it with.
     pub(crate) profile: String,
+    /// The config file that profile came from, so a flush finds it without the
+    /// `--config` the message was queued with. Only the path: the profile's password
+    /// stays where the user keeps it. Absent in entries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) config: Option<PathBuf>,
     pub(crate) from: String,
     pub(crate) recipients: Vec<String>,
     /// Unix time the message was queued.
@@ -161,6 +166,7 @@ impl Outbox {
     pub(crate) fn store(
         &self,
         profile: &str,
+        config: Option<&Path>,
         envelope: &Envelope,
         message: &MessageData,
         error: &str,
@@ -170,6 +176,7 @@ impl Outbox {
         let now = crate::time::now();
         let meta = EntryMeta {
             profile: profile.to_string(),
+            config: config.map(Path::to_path_buf),
             from: envelope.from.clone(),
             recipients: envelope.recipients.clone(),
             queued_at: now,
@@ -192,6 +199,7 @@ impl Outbox {
     pub(crate) fn store_sent_copy(
         &self,
         profile: &str,
+        config: Option<&Path>,
         envelope: &Envelope,
         copy: &[u8],
         error: &str,
@@ -201,6 +209,7 @@ impl Outbox {
         let now = crate::time::now();
         let meta = EntryMeta {
             profile: profile.to_string(),
+            config: config.map(Path::to_path_buf),
             from: envelope.from.clone(),
             recipients: envelope.recipients.clone(),
             queued_at: now,
@@ -230,6 +239,8 @@ impl Outbox {
         let now = crate::time::now();
         let meta = EntryMeta {
             profile: String::new(),
+            // The config could not be used: the flush that prepares it reads the current one.
+            config: None,
             from: options.from.clone().unwrap_or_default(),
             recipients: options.recipients.clone(),
             queued_at: now,
@@ -489,6 +500,7 @@ mod tests {
         let id = outbox
             .store(
                 "work",
+                None,
                 &env,
                 &b"Subject: x\r\n\r\nhi\r\n".to_vec().into(),
                 "421 busy",
@@ -548,7 +560,7 @@ mod tests {
             recipients: vec!["b@x.com".into()],
         };
         let id = outbox
-            .store("w", &env, &b"x".to_vec().into(), "421 busy")
+            .store("w", None, &env, &b"x".to_vec().into(), "421 busy")
             .unwrap();
         let mut meta = outbox.list().unwrap()[0].meta.clone();
         meta.last_error = "554 no".into();
@@ -581,7 +593,7 @@ mod tests {
             recipients: vec!["b@x.com".into()],
         };
         let id = outbox
-            .store_sent_copy("work", &env, b"Bcc: c@x.com\r\n\r\nhi\r\n", "refused")
+            .store_sent_copy("work", None, &env, b"Bcc: c@x.com\r\n\r\nhi\r\n", "refused")
             .unwrap();
         let entries = outbox.list().unwrap();
         assert_eq!(entries[0].meta.kind, EntryKind::SentCopy);
@@ -594,7 +606,7 @@ mod tests {
 
         // An entry written before kinds existed (or by `store`) has no kind: mail to send.
         outbox
-            .store("work", &env, &b"x\r\n".to_vec().into(), "421")
+            .store("work", None, &env, &b"x\r\n".to_vec().into(), "421")
             .unwrap();
         let kinds: Vec<EntryKind> = outbox.list().unwrap().iter().map(|e| e.meta.kind).collect();
         assert!(kinds.contains(&EntryKind::Send), "{kinds:?}");

@@ -125,10 +125,13 @@ impl<'a> SentCopies<'a> {
     }
 
     fn keep(&self, envelope: &Envelope, copy: &[u8], err: &Error) -> String {
-        match self
-            .outbox
-            .store_sent_copy(&self.profile.name, envelope, copy, err.message())
-        {
+        match self.outbox.store_sent_copy(
+            &self.profile.name,
+            self.profile.config_file.as_deref(),
+            envelope,
+            copy,
+            err.message(),
+        ) {
             Ok(id) => format!(
                 "rmail: warning: delivered, but the copy in Sent was not saved: {err}; it is \
                  kept in the outbox as {id}: `rmail queue flush` saves it"

@@ -2,6 +2,7 @@
 //! the two ways one is made (`compose` from `rmail send`'s request, `raw` from sendmail input).
 
 pub(crate) mod address;
+pub(crate) mod address_header;
 pub(crate) mod compose;
 pub(crate) mod identity;
 pub(crate) mod qp;

@@ -7,7 +7,8 @@
 //! relay would reject it.
 
 use crate::error::{Error, Result};
-use crate::message::address::{ADDRESS_HEADERS, Mailbox, punycode_domains, split_list};
+use crate::message::address::{ADDRESS_HEADERS, Mailbox, punycode_domains};
+use crate::message::address_header::{self, Item};
 use crate::message::identity;
 use crate::message::spec::Envelope;
 use crate::settings::sendmail::{Aliases, SendmailRequest};
@@ -43,6 +44,11 @@ impl RawHeader {
             .map(|l| l.trim())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The value's bytes as they came (after the colon, folding kept).
+    fn value_bytes(&self) -> &[u8] {
+        self.raw.get(self.name.len() + 1..).unwrap_or_default()
     }
 
     fn is(&self, name: &str) -> bool {
@@ -102,6 +108,8 @@ pub(crate) fn prepare(request: &SendmailRequest, input: &[u8]) -> Result<Prepare
             header.raw = raw;
         }
     }
+    show_aliases(&mut headers, aliases);
+    complete_mime_labels(&mut headers, body);
     let from_ok = headers.iter().find(|h| h.is("From")).is_some_and(|h| {
         parse_header_addresses(h, &Aliases::default()).is_ok_and(|list| !list.is_empty())
     });
@@ -253,52 +261,152 @@ fn wire_safe_body(headers: &mut Vec<RawHeader>, body: &[&[u8]]) -> Vec<u8> {
     crate::message::qp::encode_lines(lines)
 }
 
-/// The addresses in an address header; groups (`undisclosed-recipients:;`) contribute theirs.
+/// The addresses in an address header (RFC 5322: comments, groups, quoted names).
 fn parse_header_addresses(header: &RawHeader, aliases: &Aliases) -> Result<Vec<Mailbox>> {
-    let value = header.value();
-    let mut list = Vec::new();
-    for part in value.split(';') {
-        // `Group: a@x, b@x` → `a@x, b@x`, unless the colon is inside quotes or brackets.
-        let members = match part.find(':') {
-            Some(colon) if !part[..colon].contains(['"', '<', '@']) => &part[colon + 1..],
-            _ => part,
-        };
-        list.extend(
-            parse_recipients(members, aliases, "address")
-                .map_err(|e| e.context(&format!("{} header", header.name)))?,
-        );
-    }
-    Ok(list)
+    let what = format!("{} header", header.name);
+    resolve_aliases(
+        address_header::parse(&what, header.value_bytes())?,
+        aliases,
+        "address",
+    )
 }
 
-/// Parses an address list in which a bare local name (`root`, as cron addresses the
-/// crontab's owner) is looked up in the config's `aliases`, then in its `default`.
+/// Parses a recipient argument (an address list, like a header's value).
 fn parse_recipients(list: &str, aliases: &Aliases, what: &str) -> Result<Vec<Mailbox>> {
+    resolve_aliases(address_header::parse(what, list.as_bytes())?, aliases, what)
+}
+
+/// The mailboxes of `items`, a bare local name (`root`, as cron addresses the crontab's
+/// owner) looked up in the config's `aliases`, then in its `default`.
+fn resolve_aliases(items: Vec<Item>, aliases: &Aliases, what: &str) -> Result<Vec<Mailbox>> {
     let mut out = Vec::new();
-    for item in split_list(list)
-        .into_iter()
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-    {
-        let local = !item.contains(['@', '<', '"'])
-            && item
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
-        if !local {
-            out.push(Mailbox::parse(item)?);
-            continue;
+    for item in items {
+        match item {
+            Item::Mailbox(mailbox) => out.push(mailbox),
+            Item::Local(name) => {
+                let Some(target) = aliases.get(&name) else {
+                    return Err(Error::data(format!(
+                        "{what} '{name}' is a local name, and rmail delivers only to full \
+                         addresses; map it in the config: aliases = {{ {name} = \"you@example.com\" }} \
+                         (or a `default` alias), or set MAILTO to a full address"
+                    )));
+                };
+                // An alias maps to full addresses: no loops through other aliases.
+                out.extend(target.iter().cloned());
+            }
         }
-        let Some(target) = aliases.get(item) else {
-            return Err(Error::data(format!(
-                "{what} '{item}' is a local name, and rmail delivers only to full addresses; \
-                 map it in the config: aliases = {{ {item} = \"you@example.com\" }} \
-                 (or a `default` alias), or set MAILTO to a full address"
-            )));
-        };
-        // An alias maps to full addresses: no loops through other aliases.
-        out.extend(target.iter().cloned());
     }
     Ok(out)
+}
+
+/// A To or Cc header naming a local name that an alias maps (`To: root`) is rewritten to
+/// the addresses the message goes to: what a reader sees then matches the envelope, and
+/// replying works. Headers without a local name are passed on unchanged, byte for byte.
+fn show_aliases(headers: &mut [RawHeader], aliases: &Aliases) {
+    for header in headers.iter_mut().filter(|h| h.is("To") || h.is("Cc")) {
+        let Ok(items) = address_header::parse(&header.name, header.value_bytes()) else {
+            continue;
+        };
+        let local = |item: &Item| matches!(item, Item::Local(name) if aliases.get(name).is_some());
+        if !items.iter().any(local) {
+            continue;
+        }
+        let Ok(mailboxes) = resolve_aliases(items, aliases, "address") else {
+            continue;
+        };
+        let name = header.name.clone();
+        *header = RawHeader::new(&name, &encode_list(&mailboxes));
+    }
+}
+
+/// The top-level MIME labels a sendmail client got wrong or left out, fixed as a reader
+/// needs them:
+/// - a text body labelled `charset=US-ASCII` (cron in the C locale) that holds valid UTF-8
+///   is relabelled UTF-8 (and `7bit` becomes `8bit`): otherwise it arrives garbled;
+/// - a message with MIME headers but no `MIME-Version` gets `MIME-Version: 1.0`, without
+///   which readers may ignore the Content-Type (RFC 2045 §4);
+/// - an unlabelled 8-bit body that is valid UTF-8 is labelled `text/plain; charset=UTF-8`.
+///
+/// Only headers change: the body bytes go on as they came.
+fn complete_mime_labels(headers: &mut Vec<RawHeader>, body: &[&[u8]]) {
+    let eight_bit = body.iter().any(|l| !l.is_ascii());
+    let utf8 = body.iter().all(|l| std::str::from_utf8(l).is_ok());
+    let has = |headers: &[RawHeader], name: &str| headers.iter().any(|h| h.is(name));
+    if eight_bit && utf8 && !has(headers, "Content-Type") {
+        headers.push(RawHeader::new("Content-Type", "text/plain; charset=UTF-8"));
+        if !has(headers, "Content-Transfer-Encoding") {
+            headers.push(RawHeader::new("Content-Transfer-Encoding", "8bit"));
+        }
+    }
+    if eight_bit && utf8 {
+        relabel_ascii_as_utf8(headers);
+    }
+    let mime = has(headers, "Content-Type") || has(headers, "Content-Transfer-Encoding");
+    if mime && !has(headers, "MIME-Version") {
+        headers.push(RawHeader::new("MIME-Version", "1.0"));
+    }
+}
+
+/// `Content-Type: text/…; charset=US-ASCII` (or glibc's name for it, ANSI_X3.4-1968) →
+/// `charset=UTF-8`, and a `7bit` Content-Transfer-Encoding → `8bit`.
+fn relabel_ascii_as_utf8(headers: &mut [RawHeader]) {
+    let Some(content_type) = headers.iter_mut().find(|h| h.is("Content-Type")) else {
+        return;
+    };
+    let value = content_type.value();
+    let mut parts = value.split(';').map(str::trim);
+    let text = parts
+        .next()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/"));
+    if !text || !parts.any(is_ascii_charset) {
+        return;
+    }
+    let rewritten: Vec<&str> = value
+        .split(';')
+        .map(|p| {
+            if is_ascii_charset(p) {
+                "charset=UTF-8"
+            } else {
+                p.trim()
+            }
+        })
+        .collect();
+    *content_type = RawHeader::new("Content-Type", &rewritten.join("; "));
+    if let Some(cte) = headers
+        .iter_mut()
+        .find(|h| h.is("Content-Transfer-Encoding"))
+        && cte.value().trim().eq_ignore_ascii_case("7bit")
+    {
+        *cte = RawHeader::new("Content-Transfer-Encoding", "8bit");
+    }
+}
+
+/// `charset=us-ascii`, spaced, quoted or in any case; or glibc's name for it.
+fn is_ascii_charset(param: &str) -> bool {
+    let compact: String = param
+        .split_whitespace()
+        .collect::<String>()
+        .to_ascii_lowercase();
+    compact
+        .strip_prefix("charset=")
+        .is_some_and(|charset| matches!(charset.trim_matches('"'), "us-ascii" | "ansi_x3.4-1968"))
+}
+
+/// An address list for a header rmail writes, names RFC 2047-encoded where needed.
+fn encode_list(list: &[Mailbox]) -> String {
+    let mut out = Vec::new();
+    let addresses = mail_builder::headers::address::Address::new_list(
+        list.iter()
+            .map(|m| {
+                mail_builder::headers::address::Address::new_address(
+                    m.name.as_deref(),
+                    m.email.as_str(),
+                )
+            })
+            .collect(),
+    );
+    mail_builder::headers::Header::write_header(&addresses, &mut out, 4);
+    String::from_utf8_lossy(&out).trim_end().to_string()
 }
 
 /// `Name <addr>` with the name RFC 2047-encoded when it is not plain ASCII.

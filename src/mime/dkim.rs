@@ -20,7 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The headers signed when present. Listing an absent one (say Cc) in `h=` is deliberate
 /// (RFC 6376 §5.4.2): a relay cannot add it later without breaking the signature.
-pub(crate) const SIGNED_HEADERS: [&str; 9] = [
+///
+/// `List-Unsubscribe` and `List-Unsubscribe-Post` must be covered (RFC 8058 §3): the
+/// one-click unsubscribe of the large mailbox providers is only offered when they are.
+pub(crate) const SIGNED_HEADERS: [&str; 11] = [
     "From",
     "To",
     "Cc",
@@ -30,6 +33,8 @@ pub(crate) const SIGNED_HEADERS: [&str; 9] = [
     "MIME-Version",
     "Content-Type",
     "Reply-To",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
 ];
 
 /// A loaded DKIM key with its domain and selector, built once per run and reused for every
@@ -102,11 +107,24 @@ impl Signer {
                 ),
             )
         })?;
-        let header = signature.to_header();
+        let header = without_fold_before_end(signature.to_header());
         let mut signed = Vec::with_capacity(header.len() + message.len());
         signed.extend_from_slice(header.as_bytes());
         signed.extend_from_slice(message);
         Ok(signed)
+    }
+}
+
+/// mail-auth 0.13 folds the header right before its closing `;` when the `b=` value ends
+/// at its wrap column, yet it signed the header without that fold (`b=;`). A verifier
+/// keeps folding whitespace after a tag value (RFC 6376 §3.2), sees `b= ;`, and the
+/// signature fails (dkimpy does; it depends on the lengths of the tags, so only some
+/// profiles meet it). Dropping the fold makes the header what was signed; the last line
+/// stays within 78 characters.
+fn without_fold_before_end(header: String) -> String {
+    match header.strip_suffix("\r\n\t;\r\n") {
+        Some(head) => format!("{head};\r\n"),
+        None => header,
     }
 }
 

@@ -3,5 +3,6 @@
 
 pub(crate) mod data;
 pub(crate) mod dkim;
+pub(crate) mod file_name;
 pub(crate) mod html_text;
 pub(crate) mod render;

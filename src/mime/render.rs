@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use mail_builder::MessageBuilder;
+use mail_builder::headers::HeaderType;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::message_id::MessageId;
@@ -18,6 +19,7 @@ use crate::message::address::Mailbox;
 use crate::message::identity::new_message_id;
 use crate::message::spec::{MessageSpec, Part};
 use crate::mime::data::{MessageData, Piece, base64_lines};
+use crate::mime::file_name;
 use crate::mime::html_text::html_to_text;
 
 /// Renders the message into memory. The output always ends with CRLF.
@@ -145,13 +147,25 @@ fn body<'x>(spec: &'x MessageSpec, boundary: &str, placeholders: bool) -> MimePa
             } else {
                 let mut related = vec![html_part];
                 related.extend(spec.inline.iter().map(|image| {
-                    cte_last(
-                        binary_part(&image.part, placeholders)
-                            .inline()
-                            .cid(image.cid.as_str()),
-                    )
+                    let mut part = binary_part(&image.part, placeholders);
+                    // A file name, so a reader that lists the image (or saves it) shows
+                    // what it is rather than "unnamed".
+                    part.headers.push((
+                        Cow::Borrowed("Content-Disposition"),
+                        ContentType::new("inline")
+                            .attribute("filename", image.part.file_name.as_str())
+                            .into(),
+                    ));
+                    cte_last(part.cid(image.cid.as_str()))
                 }));
-                multipart("multipart/related", format!("{boundary}_r"), related)
+                // RFC 2387: `type` names the root part's type; readers that check it
+                // (and spam filters) want it.
+                MimePart::new(
+                    ContentType::new("multipart/related")
+                        .attribute("boundary", format!("{boundary}_r"))
+                        .attribute("type", "text/html"),
+                    related,
+                )
             };
             multipart(
                 "multipart/alternative",
@@ -177,7 +191,8 @@ fn body<'x>(spec: &'x MessageSpec, boundary: &str, placeholders: bool) -> MimePa
 /// picks quoted-printable or 7bit for `text/*` parts, which would let a `.csv` have its line
 /// endings rewritten in transit; attachments must arrive byte-identical.
 fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
-    // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder).
+    // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder) and
+    // in Content-Type's `name=`.
     if placeholders && part.data.len() >= STREAM_MIN {
         return encoded_part(part, PLACEHOLDER);
     }
@@ -185,12 +200,18 @@ fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
         return encoded_part(part, encoded);
     }
     MimePart {
-        headers: vec![(
-            Cow::Borrowed("Content-Type"),
-            Raw::new(part.content_type.as_str()).into(),
-        )],
+        headers: vec![content_type(part)],
         contents: BodyPart::Binary(Cow::Borrowed(&part.data)),
     }
+}
+
+/// A file part's Content-Type, with the file name also as `name=` for readers that do not
+/// read Content-Disposition's RFC 2231 `filename*=` (see [`file_name`]).
+fn content_type(part: &Part) -> (Cow<'static, str>, HeaderType<'static>) {
+    (
+        Cow::Borrowed("Content-Type"),
+        Raw::new(file_name::with_name(&part.content_type, &part.file_name)).into(),
+    )
 }
 
 /// A part whose body is already base64 (or a placeholder for it): an explicit
@@ -198,10 +219,7 @@ fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
 fn encoded_part<'x>(part: &'x Part, body: &'x [u8]) -> MimePart<'x> {
     MimePart {
         headers: vec![
-            (
-                Cow::Borrowed("Content-Type"),
-                Raw::new(part.content_type.as_str()).into(),
-            ),
+            content_type(part),
             (
                 Cow::Borrowed("Content-Transfer-Encoding"),
                 Raw::new("base64").into(),

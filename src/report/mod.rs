@@ -2,6 +2,7 @@
 //! each command returns — the lines `main` prints once, when the command is done.
 
 pub(crate) mod listing;
+pub(crate) mod preview;
 pub(crate) mod progress;
 
 /// What a command has to say when it succeeded: summary lines for stderr (the command's

@@ -38,6 +38,8 @@ pub(crate) struct MergeRequest {
     /// Where the rows that failed are written (same format as the data).
     pub(crate) failed_rows: PathBuf,
     pub(crate) verbose: bool,
+    /// The delivery log: one line per message the server accepted or refused.
+    pub(crate) log: crate::settings::LogSettings,
     /// Where a copy of each message goes, with `--save-sent` (and not for a dry run).
     pub(crate) sent_copy: Option<imap::Account>,
     /// Where copies that cannot be saved now are kept (with `sent_copy`).
@@ -104,6 +106,7 @@ pub(crate) fn resolve(context: &Context<'_>, args: MergeArgs) -> Result<MergeReq
         shard,
         redirect,
         verbose: context.global.verbose,
+        log: context.log(),
         profile,
     })
 }

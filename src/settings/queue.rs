@@ -1,11 +1,14 @@
 //! `rmail queue list | flush | retry | drop` → [`QueueRequest`]. A flush resolves every
-//! profile the kept messages may name; one broken profile only holds back its own messages.
+//! profile the kept messages may name, in the config given now and in the config files they
+//! were queued with; one broken profile only holds back its own messages.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::QueueCommand;
+use crate::config::file::{self, LoadedConfig};
 use crate::config::profile::{self, Profile};
+use crate::delivery::outbox::{EntryMeta, Outbox};
 use crate::error::{Error, Result};
 use crate::settings::sendmail::SendmailRequest;
 use crate::settings::{Context, LogSettings};
@@ -14,8 +17,9 @@ use crate::settings::{Context, LogSettings};
 /// Postfix's `maximal_queue_lifetime`.
 pub(crate) const DEFAULT_LIFETIME: u64 = 5 * 86_400;
 
-/// A resolved `rmail queue …`.
+/// A resolved `rmail queue …`. Built once per run, so its size does not matter.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum QueueRequest {
     List {
         outbox_dir: PathBuf,
@@ -24,8 +28,7 @@ pub(crate) enum QueueRequest {
     /// one, now).
     Flush {
         outbox_dir: PathBuf,
-        /// Every profile of the config by name, resolved (or why it cannot be).
-        profiles: BTreeMap<String, Result<Profile>>,
+        profiles: FlushProfiles,
         log: LogSettings,
         /// `queue_lifetime` in seconds.
         lifetime: u64,
@@ -50,23 +53,74 @@ pub(crate) enum DropTarget {
     All,
 }
 
+/// Profiles by name, each resolved (or why it cannot be).
+pub(crate) type Profiles = BTreeMap<String, Result<Profile>>;
+
+/// The profiles a flush may send with.
+#[derive(Debug, Default)]
+pub(crate) struct FlushProfiles {
+    /// `-p NAME` (or `$RMAIL_PROFILE`): every kept message goes through this profile, e.g.
+    /// around a relay that is down for the day.
+    pub(crate) reroute: Option<Profile>,
+    /// The config file named now (`--config`, `$RMAIL_CONFIG` or the default one).
+    pub(crate) current: Profiles,
+    /// Other config files that kept messages were queued with, by path.
+    pub(crate) recorded: BTreeMap<PathBuf, Result<Profiles>>,
+}
+
+impl FlushProfiles {
+    /// The profile a kept message goes out with: the `-p` profile; else [`Self::own`]: the
+    /// profile it was queued with, read from the config file it was queued with; else, when
+    /// that file is gone or lacks it, the profile of that name in the current config.
+    pub(crate) fn for_entry(&self, id: &str, meta: &EntryMeta) -> Result<&Profile> {
+        match &self.reroute {
+            Some(profile) => Ok(profile),
+            None => self.own(id, meta),
+        }
+    }
+
+    /// The profile a kept entry was queued with (never re-routed: a copy for Sent belongs
+    /// to its own account).
+    pub(crate) fn own(&self, id: &str, meta: &EntryMeta) -> Result<&Profile> {
+        let name = &meta.profile;
+        let recorded = meta
+            .config
+            .as_ref()
+            .and_then(|path| self.recorded.get(path));
+        if let Some(Ok(profiles)) = recorded
+            && let Some(found) = profiles.get(name)
+        {
+            return found.as_ref().map_err(Clone::clone);
+        }
+        match self.current.get(name) {
+            Some(found) => found.as_ref().map_err(Clone::clone),
+            None => {
+                let queued_with = match (&meta.config, recorded) {
+                    (Some(path), Some(Err(err))) => {
+                        format!(
+                            " (it was queued with {}: {})",
+                            path.display(),
+                            err.message()
+                        )
+                    }
+                    (Some(path), _) => format!(" (it was queued with {})", path.display()),
+                    (None, _) => String::new(),
+                };
+                Err(Error::config(format!(
+                    "profile '{name}' is not in the config{queued_with}; pass that --config, \
+                     re-route with `rmail queue flush -p PROFILE`, or `rmail queue drop {id}`"
+                )))
+            }
+        }
+    }
+}
+
 pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<QueueRequest> {
     let outbox_dir = context.outbox_dir()?;
     let flush = |retry: Option<String>, now: bool| -> Result<QueueRequest> {
         Ok(QueueRequest::Flush {
             outbox_dir: outbox_dir.clone(),
-            profiles: context
-                .config
-                .config
-                .profiles
-                .keys()
-                .map(|name| {
-                    let resolved = profile::select(context.config, Some(name)).and_then(|p| {
-                        p.ok_or_else(|| Error::config(format!("profile '{name}' is gone")))
-                    });
-                    (name.clone(), resolved)
-                })
-                .collect(),
+            profiles: flush_profiles(context, &outbox_dir)?,
             log: context.log(),
             lifetime: lifetime(context)?,
             retry,
@@ -76,7 +130,16 @@ pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<Qu
     };
     Ok(match command {
         QueueCommand::List => QueueRequest::List { outbox_dir },
-        QueueCommand::Flush { now } => flush(None, now)?,
+        // Re-routing with -p is the user's way out of a dead relay: it tries now, whatever
+        // the retry times the failures through that relay set.
+        QueueCommand::Flush { now } => {
+            let reroute = context
+                .global
+                .profile
+                .as_deref()
+                .is_some_and(|p| !p.is_empty());
+            flush(None, now || reroute)?
+        }
         QueueCommand::Retry { id } => flush(Some(id), true)?,
         QueueCommand::Drop(args) => QueueRequest::Drop {
             outbox_dir,
@@ -92,6 +155,56 @@ pub(crate) fn resolve(context: &Context<'_>, command: QueueCommand) -> Result<Qu
             },
         },
     })
+}
+
+/// Resolves `-p`, the current config's profiles and those of every other config file the
+/// kept messages name. Reading the outbox's metadata here is not a side effect.
+fn flush_profiles(context: &Context<'_>, outbox_dir: &Path) -> Result<FlushProfiles> {
+    let reroute = match context.global.profile.as_deref().filter(|p| !p.is_empty()) {
+        Some(_) => Some(context.require_profile("")?),
+        None => None,
+    };
+    let current_path = context.config.path.as_ref().map(|p| absolute(p));
+    let mut recorded = BTreeMap::new();
+    if reroute.is_none() {
+        // An unreadable outbox is reported by the flush itself.
+        for entry in Outbox::at(outbox_dir.to_path_buf())
+            .list()
+            .unwrap_or_default()
+        {
+            let Some(path) = entry.meta.config else {
+                continue;
+            };
+            if current_path.as_ref() == Some(&path) || recorded.contains_key(&path) {
+                continue;
+            }
+            let profiles = file::load(Some(&path)).map(|loaded| all_profiles(&loaded));
+            recorded.insert(path, profiles);
+        }
+    }
+    Ok(FlushProfiles {
+        reroute,
+        current: all_profiles(context.config),
+        recorded,
+    })
+}
+
+/// Every profile of a config, by name.
+fn all_profiles(config: &LoadedConfig) -> Profiles {
+    config
+        .config
+        .profiles
+        .keys()
+        .map(|name| {
+            let resolved = profile::select(config, Some(name))
+                .and_then(|p| p.ok_or_else(|| Error::config(format!("profile '{name}' is gone"))));
+            (name.clone(), resolved)
+        })
+        .collect()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The config's `queue_lifetime` (`5d`, `12h`, `90m`), in seconds.

@@ -501,3 +501,126 @@ fn merge_signs_every_row() {
         assert_verifies(received, &key);
     }
 }
+
+/// README's Ed25519 commands (the block after its `ed25519-publish` marker), run as a user
+/// would, print a p= value that dkimpy accepts for a message rmail signed with that key:
+/// the raw 32-byte key (RFC 8463), not the DER a verifier would reject.
+#[test]
+fn readme_ed25519_publishing_commands_give_a_record_that_verifies() {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split_once("<!-- ed25519-publish")
+        .and_then(|(_, rest)| rest.split_once("```sh\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("README has the Ed25519 publishing block");
+    let script: Vec<&str> = block.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(script.len(), 2, "{block}");
+    let mut rmail = rmail();
+    fs::create_dir_all(rmail.home().join(".config/rmail")).unwrap();
+    let out = Command::new("sh")
+        .args(["-ec", &script.join("\n")])
+        .env("HOME", rmail.home())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let published = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        published.trim().len(),
+        44,
+        "base64 of 32 bytes: {published}"
+    );
+    let p_file = rmail.home().join("record.p");
+    fs::write(&p_file, published.trim()).unwrap();
+
+    let pem = rmail.home().join(".config/rmail/dkim-ed25519.pem");
+    rmail.write_config(&format!(
+        "[profiles.t]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"none\"\n\
+         from = \"sender@example.com\"\n\
+         dkim = {{ domain = \"{DOMAIN}\", selector = \"{SELECTOR}\", \
+         private_key_file = {:?}, algorithm = \"ed25519-sha256\" }}\n",
+        pem.to_str().unwrap()
+    ));
+    rmail.args([
+        "send",
+        "--dry-run",
+        "--to",
+        "rcpt@example.com",
+        "-s",
+        "hi",
+        "--text",
+        "hello\n",
+    ]);
+    let run = rmail.run();
+    run.assert_success();
+    let key = Key {
+        alg: Alg::Ed25519,
+        pem,
+        der: p_file,
+    };
+    let (ok, report) = dkim_verify(&run.stdout_bytes, &key);
+    assert!(ok, "dkimpy rejects the README's record: {report}");
+}
+
+/// RFC 8058 §3: List-Unsubscribe and List-Unsubscribe-Post are covered by the signature
+/// (the one-click rule of the large mailbox providers rests on it): they are in `h=`, and a
+/// relay that changes the unsubscribe target breaks the signature.
+fn list_unsubscribe_headers_are_signed(alg: Alg) {
+    let (server, mut rmail, key) = setup(alg, "News <news@example.com>");
+    let dir = rmail.home().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("news.txt"),
+        "+++\nto = \"{{ email }}\"\nsubject = \"News\"\n\
+         unsubscribe = \"https://example.com/unsub/{{ id }}\"\n+++\nHello.\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("list.csv"), "email,id\na@example.com,17\n").unwrap();
+    rmail
+        .arg("merge")
+        .arg(dir.join("news.txt"))
+        .arg("--data")
+        .arg(dir.join("list.csv"));
+    rmail.run().assert_success();
+    let got = server.wait_for(1, WAIT);
+    assert_verifies(&got[0], &key);
+    let text = got[0].text();
+    let signature: String = text
+        .split("\r\n")
+        .take_while(|l| l.starts_with("DKIM-Signature:") || l.starts_with([' ', '\t']))
+        .collect::<Vec<_>>()
+        .concat()
+        .split_whitespace()
+        .collect();
+    let signed = signature
+        .split(';')
+        .find_map(|tag| tag.strip_prefix("h="))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let signed: Vec<&str> = signed.split(':').collect();
+    assert!(
+        signed.contains(&"list-unsubscribe") && signed.contains(&"list-unsubscribe-post"),
+        "h= lacks the unsubscribe headers: {signature}"
+    );
+    let tampered = text.replace(
+        "https://example.com/unsub/17",
+        "https://evil.example/unsub/17",
+    );
+    assert_ne!(tampered, text);
+    let (ok, report) = dkim_verify(tampered.as_bytes(), &key);
+    assert!(!ok, "a changed List-Unsubscribe still verifies: {report}");
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_rsa() {
+    list_unsubscribe_headers_are_signed(Alg::Rsa);
+}
+
+#[test]
+fn list_unsubscribe_headers_are_signed_ed25519() {
+    list_unsubscribe_headers_are_signed(Alg::Ed25519);
+}

@@ -393,7 +393,9 @@ fn dry_run_writes_one_eml_per_row_and_needs_no_password() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    let expected: Vec<String> = (1..=7).map(|i| format!("{i:04}.eml")).collect();
+    // One .eml per row, and the preview page (tests/it/preview.rs looks at it).
+    let mut expected: Vec<String> = (1..=7).map(|i| format!("{i:04}.eml")).collect();
+    expected.push("index.html".into());
     assert_eq!(names, expected);
     let raw = fs::read(out.join("0005.eml")).unwrap();
     let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();

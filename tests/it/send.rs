@@ -217,7 +217,10 @@ fn html_inline_image_and_attachments_structure() {
         std::fs::read(fixture("blob.bin")).unwrap()
     );
     let raw = got[0].text();
-    let csv_part = raw.split("report.csv").nth(1).unwrap();
+    let csv_part = raw
+        .split("\r\n--")
+        .find(|part| part.contains("report.csv"))
+        .unwrap();
     assert!(
         csv_part.contains("Content-Transfer-Encoding: base64"),
         "text attachments must be base64:\n{raw}"

@@ -14,7 +14,7 @@ use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::key;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::address::Mailbox;
-use crate::message::spec::{Envelope, Header, Part};
+use crate::message::spec::{Envelope, Header, MessageSpec, Part};
 use crate::mime::{dkim, render as mime};
 use crate::template::confine::Confined;
 use crate::template::{self, Rendered, Template};
@@ -200,13 +200,18 @@ impl Plan {
 
     /// The message for one row, as bytes: rendered again (checking kept nothing of it).
     pub(crate) fn build(&self, row: &Row) -> Result<(Envelope, Vec<u8>)> {
-        let rendered = self.render(row)?;
-        let spec = rendered.into_spec(|file| match self.cache.get(file) {
-            Some(part) => Ok(part.clone()),
-            None => file.read(),
-        })?;
+        let spec = self.spec(row)?;
         let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
         Ok((spec.envelope(), bytes))
+    }
+
+    /// The message for one row, with its files read.
+    fn spec(&self, row: &Row) -> Result<MessageSpec> {
+        let rendered = self.render(row)?;
+        rendered.into_spec(|file| match self.cache.get(file) {
+            Some(part) => Ok(part.clone()),
+            None => file.read(),
+        })
     }
 
     /// Reads the data file once, rendering every selected row before anything is sent, and
@@ -335,13 +340,15 @@ impl Plan {
     }
 
     /// Writes one `.eml` per selected row (at most `limit`), named after the row number,
-    /// and sends nothing. Returns how many were written.
+    /// and sends nothing. `each` sees every message written (row, file name, spec,
+    /// envelope): the preview page. Returns how many were written.
     pub(crate) fn dry_run(
         &self,
         data: &DataFile,
         checked: &Checked,
         selection: Selection,
         out_dir: &Path,
+        mut each: impl FnMut(&Row, &str, &MessageSpec, &Envelope) -> Result<()>,
     ) -> Result<usize> {
         let cant = |path: &Path, e: std::io::Error| {
             Error::new(
@@ -361,17 +368,21 @@ impl Plan {
             if !selection.selects(&row) {
                 continue;
             }
-            let (_, bytes) = self.build(&row)?;
-            let path = out_dir.join(format!("{:0width$}.eml", row.number));
+            let spec = self.spec(&row)?;
+            let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
+            let name = format!("{:0width$}.eml", row.number);
+            let path = out_dir.join(&name);
             std::fs::write(&path, bytes).map_err(|e| cant(&path, e))?;
+            each(&row, &name, &spec, &spec.envelope())?;
             written += 1;
         }
         Ok(written)
     }
 
     /// The second pass: the rows checking chose to send, in file order, each with its
-    /// journal key (the content key, and with `--key` the column key after a space). A row that was not checked (the data file changed in between) stops the
-    /// pass with an error before it is sent.
+    /// journal key (the content key, and with `--key` the column key after a space). A row
+    /// that was not checked (the data file changed in between) stops the pass with an error
+    /// before it is sent.
     pub(crate) fn pending<'a>(
         &'a self,
         data: &'a DataFile,

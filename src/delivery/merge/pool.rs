@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::profile::Profile;
 use crate::config::secret::Secret;
+use crate::delivery::log::{Delivery, DeliveryLog, Outcome as Logged};
 use crate::delivery::merge::pace::Pace;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
@@ -64,6 +65,8 @@ pub(crate) struct Pool<'a, J> {
     pub(crate) profile: &'a Profile,
     pub(crate) secret: Option<&'a Secret>,
     pub(crate) verbose: bool,
+    /// One line per message the server accepted or refused (`log_file`).
+    pub(crate) log: &'a DeliveryLog,
     pub(crate) pace: Option<Pace>,
     pub(crate) build: &'a Build<'a, J>,
     /// Set (by Ctrl-C) to stop taking rows: messages in flight finish, the rest wait for
@@ -323,7 +326,19 @@ impl<J> Shared<'_, '_, J> {
                 },
             };
             last_used = Instant::now();
-            match current.send(&envelope, &bytes) {
+            let sent = current.send(&envelope, &bytes);
+            let (logged, detail) = match &sent {
+                Ok(reply) => (Logged::Sent, reply.as_str()),
+                Err(error) => (Logged::Failed, error.reply().unwrap_or(error.message())),
+            };
+            self.pool.log.record(&Delivery::of(
+                &self.pool.profile.name,
+                &envelope,
+                bytes.len(),
+                logged,
+                detail,
+            ));
+            match sent {
                 Ok(reply) => {
                     session = Some(current);
                     match (self.pool.record)(&row, &to) {

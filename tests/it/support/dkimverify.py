@@ -7,7 +7,8 @@ other name is NXDOMAIN.
 
 usage: dkimverify.py MESSAGE.eml SELECTOR DOMAIN rsa|ed25519 PUBLIC_KEY.der
 
-PUBLIC_KEY.der is `openssl pkey -pubout -outform DER`: for RSA the SubjectPublicKeyInfo is the
+PUBLIC_KEY.der is `openssl pkey -pubout -outform DER` (or, when the name ends in .p, the
+p= value itself, as published): for RSA the SubjectPublicKeyInfo is the
 DKIM p= value as it is; for Ed25519, p= is the raw 32-byte key (RFC 8463), the DER's tail.
 
 Exit status: 0 when the message has at least one signature and all of them verify, 1 when
@@ -29,8 +30,13 @@ def main(argv):
         message = f.read()
     with open(der_path, "rb") as f:
         der = f.read()
-    public = der[-32:] if key_type == "ed25519" else der
-    record = b"v=DKIM1; k=%s; p=%s" % (key_type.encode(), base64.b64encode(public))
+    if der_path.endswith(".p"):
+        # The p= value exactly as a user would publish it (README's command), not a key.
+        published = der.strip()
+    else:
+        public = der[-32:] if key_type == "ed25519" else der
+        published = base64.b64encode(public)
+    record = b"v=DKIM1; k=%s; p=%s" % (key_type.encode(), published)
     wanted = ("%s._domainkey.%s." % (selector, domain)).lower().encode()
 
     def dnsfunc(name, timeout=5):
