@@ -34,6 +34,9 @@ def main():
     pid, fd = pty.fork()
     if pid == 0:
         try:
+            # As a login shell would: Ctrl-C reaches the command even when this driver was
+            # started with SIGINT ignored (a background job of a non-interactive shell).
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvp(args.command[0], args.command)
         finally:
             os._exit(127)
