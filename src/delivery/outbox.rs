@@ -118,6 +118,33 @@ pub(crate) struct Entry {
     pub(crate) meta: EntryMeta,
 }
 
+impl EntryMeta {
+    /// A message kept now after its first failed attempt, `error`.
+    fn new(
+        profile: &str,
+        config: Option<&Path>,
+        envelope: &Envelope,
+        error: &str,
+        kind: EntryKind,
+    ) -> EntryMeta {
+        let now = crate::time::now();
+        EntryMeta {
+            profile: profile.to_string(),
+            config: config.map(Path::to_path_buf),
+            from: envelope.from.clone(),
+            recipients: envelope.recipients.clone(),
+            queued_at: now,
+            attempts: 1,
+            last_error: error.to_string(),
+            last_attempt: now,
+            next_attempt: now,
+            unprepared: None,
+            kind,
+            sent_copy: false,
+        }
+    }
+}
+
 impl Entry {
     pub(crate) fn envelope(&self) -> Envelope {
         Envelope {
@@ -171,26 +198,12 @@ impl Outbox {
         message: &MessageData,
         error: &str,
     ) -> Result<String> {
-        self.create_dir()?;
-        let id = new_id();
-        let now = crate::time::now();
+        let meta = EntryMeta::new(profile, config, envelope, error, EntryKind::Send);
         let meta = EntryMeta {
-            profile: profile.to_string(),
-            config: config.map(Path::to_path_buf),
-            from: envelope.from.clone(),
-            recipients: envelope.recipients.clone(),
-            queued_at: now,
-            attempts: 1,
-            last_error: error.to_string(),
-            last_attempt: now,
-            next_attempt: now,
-            unprepared: None,
-            kind: EntryKind::Send,
             sent_copy: self.sent_copies,
+            ..meta
         };
-        self.write_atomic(&self.path(&id, "eml"), |file| message.write_to(file))?;
-        self.write_meta(&id, &meta)?;
-        Ok(id)
+        self.write_entry(&meta, |file| message.write_to(file))
     }
 
     /// Keeps the copy in Sent of a message that was delivered (`copy`: the bytes to APPEND);
@@ -204,25 +217,20 @@ impl Outbox {
         copy: &[u8],
         error: &str,
     ) -> Result<String> {
+        let meta = EntryMeta::new(profile, config, envelope, error, EntryKind::SentCopy);
+        self.write_entry(&meta, |file| file.write_all(copy))
+    }
+
+    /// Writes a new entry: its bytes through `fill`, then its metadata; returns its id.
+    fn write_entry(
+        &self,
+        meta: &EntryMeta,
+        fill: impl FnOnce(&mut std::io::BufWriter<&File>) -> std::io::Result<()>,
+    ) -> Result<String> {
         self.create_dir()?;
         let id = new_id();
-        let now = crate::time::now();
-        let meta = EntryMeta {
-            profile: profile.to_string(),
-            config: config.map(Path::to_path_buf),
-            from: envelope.from.clone(),
-            recipients: envelope.recipients.clone(),
-            queued_at: now,
-            attempts: 1,
-            last_error: error.to_string(),
-            last_attempt: now,
-            next_attempt: now,
-            unprepared: None,
-            kind: EntryKind::SentCopy,
-            sent_copy: false,
-        };
-        self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(copy))?;
-        self.write_meta(&id, &meta)?;
+        self.write_atomic(&self.path(&id, "eml"), fill)?;
+        self.write_meta(&id, meta)?;
         Ok(id)
     }
 
