@@ -142,8 +142,6 @@ pub(crate) struct Session {
     verbose: bool,
     server: String,
     caps: Capabilities,
-    /// MAIL FROM and the RCPT TOs go in one write (RFC 2920), when asked and offered.
-    pipelining: bool,
     /// The secret while AUTH runs: the trace shows replies with it (and anything that looks
     /// like its encoding) redacted.
     redact: Option<String>,
@@ -193,7 +191,6 @@ impl Session {
             verbose: options.verbose,
             server,
             caps: Capabilities::default(),
-            pipelining: false,
             redact: None,
         };
         let hello = client_id(profile);
@@ -382,7 +379,6 @@ impl Session {
             None
         };
         self.begin(envelope, message, message.len() as u64)?;
-        self.expect(Stage::Data, Some("DATA\r\n"))?;
         self.trace_out(&format!("({} bytes of message data)", message.len()));
         match stuffed {
             Some(bytes) => self.write(&bytes)?,
@@ -403,7 +399,6 @@ impl Session {
         }
         let head = message.chunks().next().unwrap_or_default().into_owned();
         self.begin(envelope, &head, message.len())?;
-        self.expect(Stage::Data, Some("DATA\r\n"))?;
         self.trace_out(&format!(
             "({} bytes of message data, streamed)",
             message.len()
@@ -446,8 +441,9 @@ impl Session {
         self.write(&out)
     }
 
-    /// MAIL FROM and every RCPT TO, after the checks that need no server: SMTPUTF8 and
-    /// SIZE. `head` holds at least the message's header section.
+    /// MAIL FROM, every RCPT TO and DATA, after the checks that need no server: SMTPUTF8
+    /// and SIZE; on success the server waits for the message data (354). `head` holds at
+    /// least the message's header section.
     fn begin(&mut self, envelope: &Envelope, head: &[u8], size: u64) -> Result<()> {
         let (from, from_utf8) = utf8::envelope_address(&envelope.from)?;
         let mut needs_utf8 = from_utf8.then(|| envelope.from.clone());
@@ -495,7 +491,7 @@ impl Session {
             .map(|r| parse_address(r, "recipient"))
             .collect::<Result<Vec<_>>>()?;
         let mail = Mail::new(Some(from), params).to_string();
-        if self.pipelining {
+        if self.caps.pipelining {
             return self.begin_pipelined(mail, recipients);
         }
         self.expect(Stage::MailFrom, Some(&mail))?;
@@ -508,18 +504,22 @@ impl Session {
                 return Err(err.context(&format!("recipient <{address}>")));
             }
         }
-        Ok(())
+        self.expect(Stage::Data, Some("DATA\r\n")).map(drop)
     }
 
-    /// MAIL FROM and every RCPT TO in one write, then their replies in order. DATA is
-    /// still sent on its own, after the replies: a refused recipient then resets the
-    /// transaction instead of letting the others get the message.
+    /// MAIL FROM, every RCPT TO and DATA in one write (RFC 2920), then their replies in
+    /// order: one round trip instead of one per command. A refused sender or recipient
+    /// resets the transaction, so the others never get the message: after the 503/554 a
+    /// server gives DATA when no recipient is left, with RSET; if the server still said 354
+    /// (another recipient was accepted), by closing the connection before any message data,
+    /// which leaves nothing to deliver (RFC 5321 §4.1.1.4).
     fn begin_pipelined(&mut self, mail: String, recipients: Vec<Address>) -> Result<()> {
         let addresses: Vec<String> = recipients.iter().map(ToString::to_string).collect();
         let mut batch = mail;
         for rcpt in recipients {
             batch.push_str(&Rcpt::new(rcpt, vec![]).to_string());
         }
+        batch.push_str("DATA\r\n");
         for line in batch.lines() {
             self.trace_out(line);
         }
@@ -540,20 +540,19 @@ impl Session {
                 first_error.get_or_insert(err);
             }
         }
+        let reply = self.read(Stage::Data)?;
         match first_error {
-            None => Ok(()),
+            None => self.accept(Stage::Data, reply).map(drop),
+            Some(err) if reply.code == 354 => {
+                self.state = State::Broken;
+                self.wire.shutdown();
+                Err(err)
+            }
             Some(err) => {
                 self.reset();
                 Err(err)
             }
         }
-    }
-
-    /// Uses PIPELINING for MAIL FROM and RCPT TO from now on, if the server offers it.
-    /// Worth it for a session that sends many messages (a merge).
-    pub(crate) fn use_pipelining(&mut self) -> bool {
-        self.pipelining = self.caps.pipelining;
-        self.pipelining
     }
 
     /// What `rmail check` reports: the full EHLO reply (the one after TLS) and the

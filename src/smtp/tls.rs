@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
@@ -42,40 +43,142 @@ pub(crate) fn client_config(
         .with_protocol_versions(versions)
         .map_err(|e| Error::config(format!("profile '{profile_name}': cannot set up TLS: {e}")))?;
 
-    let mut roots = RootCertStore::empty();
-    if !options.accept_any_certificate {
-        roots.add_parsable_certificates(system_roots());
+    if options.accept_any_certificate {
+        return Ok(Arc::new(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
+                .with_no_client_auth(),
+        ));
     }
-    if let Some((path, pem)) = ca_pem {
-        let certs = CertificateDer::pem_slice_iter(pem)
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .ok()
-            .filter(|certs| !certs.is_empty())
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "profile '{profile_name}': ca_file {} is not a PEM certificate",
-                    path.display()
-                ))
-            })?;
-        for cert in certs {
-            roots.add(cert).map_err(|e| {
-                Error::config(format!(
-                    "profile '{profile_name}': ca_file {} holds a certificate rustls cannot use: {e}",
-                    path.display()
-                ))
-            })?;
+    let config = match ca_pem {
+        None => builder
+            .with_root_certificates(system_store())
+            .with_no_client_auth(),
+        Some((path, pem)) => {
+            let ca_file = ca_file_roots(profile_name, path, pem)?;
+            let verifier = CaFileFirst {
+                ca_file: verifier(ca_file.clone(), &provider).map_err(|e| {
+                    Error::config(format!("profile '{profile_name}': cannot set up TLS: {e}"))
+                })?,
+                union: std::sync::OnceLock::new(),
+                ca_roots: ca_file,
+                provider: Arc::clone(&provider),
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth()
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+/// The roots of the profile's `ca_file`.
+fn ca_file_roots(profile_name: &str, path: &std::path::Path, pem: &[u8]) -> Result<RootCertStore> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .ok_or_else(|| {
+            Error::config(format!(
+                "profile '{profile_name}': ca_file {} is not a PEM certificate",
+                path.display()
+            ))
+        })?;
+    let mut roots = RootCertStore::empty();
+    for cert in certs {
+        roots.add(cert).map_err(|e| {
+            Error::config(format!(
+                "profile '{profile_name}': ca_file {} holds a certificate rustls cannot use: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(roots)
+}
+
+/// The system trust store as roots.
+fn system_store() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots());
+    roots
+}
+
+/// rustls's own chain verifier for `roots`.
+fn verifier(
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+) -> std::result::Result<Arc<WebPkiServerVerifier>, rustls::Error> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))
+}
+
+/// Trusts the system store plus `ca_file`, as rustls's verifier with both sets of roots
+/// does, but reads the system store only when it is needed. Reading and decoding it is
+/// most of what TLS adds to a one-off send (about 140 roots, and with `SSL_CERT_DIR` set
+/// every file of the folder too). A chain that ends at a `ca_file` root is valid whatever
+/// else is trusted, so it is accepted at once; any other chain gets the full verifier with
+/// both sets, so the verdict and its error are the same as with both loaded up front.
+#[derive(Debug)]
+struct CaFileFirst {
+    ca_file: Arc<WebPkiServerVerifier>,
+    ca_roots: RootCertStore,
+    /// System store plus `ca_file`, built on first need.
+    union: std::sync::OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, rustls::Error>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for CaFileFirst {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let by_ca_file =
+            self.ca_file
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        if by_ca_file.is_ok() {
+            return by_ca_file;
+        }
+        let union = self.union.get_or_init(|| {
+            let mut roots = system_store();
+            roots.roots.extend(self.ca_roots.roots.iter().cloned());
+            verifier(roots, &self.provider)
+        });
+        match union {
+            Ok(union) => {
+                union.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            Err(e) => Err(e.clone()),
         }
     }
 
-    let config = if options.accept_any_certificate {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
-            .with_no_client_auth()
-    } else {
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    Ok(Arc::new(config))
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.ca_file.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.ca_file.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.ca_file.supported_verify_schemes()
+    }
 }
 
 /// The system's bundle files: Debian and Ubuntu, Fedora and RHEL, openSUSE, older Fedora,
@@ -134,12 +237,8 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -148,12 +247,8 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

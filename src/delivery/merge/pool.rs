@@ -401,8 +401,6 @@ impl<J> Shared<'_, '_, J> {
             None => None,
         };
         let secret = fresh.as_ref().or(self.pool.secret);
-        let mut session = Session::open(self.pool.profile, secret, options)?;
-        session.use_pipelining();
-        Ok(session)
+        Session::open(self.pool.profile, secret, options)
     }
 }
