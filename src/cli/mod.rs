@@ -100,7 +100,18 @@ pub fn command() -> clap::Command {
 /// Parses the process's arguments with [`command`].
 pub fn parse() -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let matches = command().try_get_matches()?;
+    // Building every subcommand up front (to rewrite the WITHOUT_GLOBALS ones) is a tenth
+    // of a one-off send's start-up (`perf record`); when no argument names one of them,
+    // clap's own lazy build of the one subcommand used parses the same.
+    let rewritten = std::env::args_os()
+        .skip(1)
+        .any(|arg| WITHOUT_GLOBALS.iter().any(|name| arg == *name));
+    let command = if rewritten {
+        command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let matches = command.try_get_matches()?;
     Cli::from_arg_matches(&matches)
 }
 

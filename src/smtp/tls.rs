@@ -139,9 +139,13 @@ impl ServerCertVerifier for CaFileFirst {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let by_ca_file =
-            self.ca_file
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let by_ca_file = self.ca_file.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
         if by_ca_file.is_ok() {
             return by_ca_file;
         }

@@ -633,3 +633,82 @@ fn sendmail_headers_get_punycode_for_an_idn_domain() {
     let to = parsed.to().and_then(|a| a.first()).expect("a To address");
     assert_eq!(to.address(), Some("zoe@xn--bcher-kva.example"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Pipelining (issue 12: one round trip for MAIL FROM, RCPT TO and DATA)
+// ---------------------------------------------------------------------------------------
+
+/// To a server that offers PIPELINING, a one-off send puts MAIL FROM, every RCPT TO and
+/// DATA in one write: the server finds RCPT and DATA already received when it has answered
+/// the command before (and the message arrives whole).
+#[test]
+fn one_off_pipelines_mail_rcpt_and_data() {
+    let server = RawServer::start(RawOptions::new().pipelining());
+    let (_rmail, run) = send_via(&server, "", "ann@example.com");
+    run.assert_success();
+    let cmds: Vec<(String, bool)> = server
+        .events()
+        .iter()
+        .filter(|e| e["kind"] == "cmd")
+        .map(|e| {
+            let line = e["line"].as_str().unwrap_or_default();
+            let verb = line.split(' ').next().unwrap_or_default().to_uppercase();
+            (verb, e["early"].as_bool().unwrap_or(false))
+        })
+        .collect();
+    let early = |verb: &str| cmds.iter().any(|(v, e)| v == verb && *e);
+    assert!(
+        early("RCPT") && early("DATA"),
+        "RCPT and DATA came in the write of MAIL FROM: {cmds:?}\n{}",
+        server.log()
+    );
+    assert!(!early("EHLO"), "{cmds:?}");
+    let data = server.data();
+    assert_eq!(data.len(), 1, "{}", server.log());
+    assert!(String::from_utf8_lossy(&unstuff(&data[0])).contains("Hello."));
+}
+
+/// A server that does not offer PIPELINING gets one command at a time.
+#[test]
+fn no_pipelining_unless_offered() {
+    let server = RawServer::start(RawOptions::new());
+    let (_rmail, run) = send_via(&server, "", "ann@example.com");
+    run.assert_success();
+    let early: Vec<String> = server
+        .events()
+        .iter()
+        .filter(|e| e["kind"] == "cmd" && e["early"] == true)
+        .map(|e| e["line"].to_string())
+        .collect();
+    assert!(early.is_empty(), "{early:?}\n{}", server.log());
+    assert_eq!(server.data().len(), 1);
+}
+
+/// One recipient refused, another accepted: the server answers the pipelined DATA with 354,
+/// and rmail closes the connection before any message data, so nobody gets the message.
+#[test]
+fn refused_recipient_with_pipelined_data_delivers_to_nobody() {
+    let server = Server::start(
+        ServerOptions::plain()
+            .pipelining()
+            .rcpt_reply("gone@example.com", 550),
+    );
+    let mut rmail = rmail_for(&server, "t", FROM, "");
+    rmail.args([
+        "send",
+        "--to",
+        "gone@example.com",
+        "--cc",
+        "ok@example.com",
+        "-s",
+        "all or nothing",
+        "--text",
+        "x",
+    ]);
+    let run = rmail.run();
+    run.assert_code(65);
+    assert!(run.stderr.contains("gone@example.com"), "{run}");
+    std::thread::sleep(Duration::from_millis(300));
+    server.wait_idle();
+    assert!(server.messages().is_empty(), "{:?}", server.messages());
+}

@@ -324,3 +324,78 @@ fn xoauth2_token_from_password_command() {
     );
     assert_eq!(server.messages().len(), 1);
 }
+
+/// With `ca_file` the system store still counts: a server whose CA is only in the system
+/// store (SSL_CERT_FILE) is trusted though `ca_file` names another CA.
+#[test]
+fn ca_file_adds_to_the_system_store() {
+    let certs = Certs::generate();
+    let server = Server::start(ServerOptions::tls().untrusted_cert());
+    let mut rmail = rmail();
+    rmail.write_config(&format!(
+        "{}from = \"me@example.com\"\n",
+        server.profile_toml("t")
+    ));
+    rmail.env("SSL_CERT_FILE", &certs.other_ca).args([
+        "send",
+        "--to",
+        "a@example.com",
+        "--text",
+        "x",
+    ]);
+    rmail.run().assert_success();
+    assert!(server.wait_for(1, WAIT)[0].tls);
+}
+
+/// A server the profile's `ca_file` vouches for is trusted without reading the system
+/// store (most of what TLS added to a one-off send, issue 12). The store here is a FIFO:
+/// a reader opening it would let the writer below open it too.
+#[test]
+fn system_store_is_not_read_when_ca_file_vouches() {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = Server::start(ServerOptions::tls());
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("store.pem");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let done = Arc::new(AtomicBool::new(false));
+    let opened = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (fifo, done, opened) = (fifo.clone(), Arc::clone(&done), Arc::clone(&opened));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                // Opening a FIFO to write without blocking succeeds only while a reader has
+                // it open; closing it again gives that reader an empty file.
+                let writer = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+                    .open(&fifo);
+                if writer.is_ok() {
+                    opened.store(true, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let mut rmail = rmail();
+    rmail.write_config(&format!(
+        "{}from = \"me@example.com\"\n",
+        server.profile_toml("t")
+    ));
+    rmail
+        .env("SSL_CERT_FILE", &fifo)
+        .env("SSL_CERT_DIR", dir.path())
+        .args(["send", "--to", "a@example.com", "--text", "x"]);
+    let run = rmail.run();
+    done.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+    run.assert_success();
+    assert!(server.wait_for(1, WAIT)[0].tls);
+    assert!(
+        !opened.load(Ordering::SeqCst),
+        "rmail read the system store although ca_file vouched for the server"
+    );
+}

@@ -141,6 +141,7 @@ class Connection:
         self.ctx = ctx
         self.tls = False
         self.buf = b""
+        self.early = False
         self.sent = 0
         self.received = 0
         self.conn = recorder.new_conn()
@@ -152,7 +153,10 @@ class Connection:
 
     def command(self, line):
         text = line.decode("utf-8", "backslashreplace")
-        self.rec.write({"conn": self.conn, "tls": self.tls, "kind": "cmd", "line": text})
+        # early: the line was here before the reply to the one before it went out (the
+        # client pipelined it, RFC 2920); a client that waits for each reply never does that.
+        self.rec.write({"conn": self.conn, "tls": self.tls, "kind": "cmd", "line": text,
+                        "early": self.early})
 
     # --- bytes in and out --------------------------------------------------------------
 
@@ -189,6 +193,7 @@ class Connection:
 
     def readline(self):
         """One line up to LF, without its CRLF (or LF)."""
+        self.early = b"\n" in self.buf
         while b"\n" not in self.buf:
             if len(self.buf) > MAX_COMMAND_LINE:
                 self.event("command line too long")
