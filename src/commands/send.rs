@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
-use crate::mime::{dkim, render};
+use crate::mime::dkim;
 use crate::report::Report;
 use crate::settings::send::SendRequest;
 
@@ -30,12 +30,9 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         );
     }
     identity::pin_identity(&mut spec);
-    // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
-    // the whole message in memory; without it large attachments are encoded as they are sent.
-    let message = match &signer {
-        Some(signer) => MessageData::from(signer.sign(&render::render(&spec))?),
-        None => MessageData::render(&spec),
-    };
+    // Signed last: --eml, the dry run and the server all see exactly these bytes. Large
+    // attachments are read and encoded as they are written (signing reads them once more).
+    let message = dkim::maybe_sign_data(signer.as_ref(), MessageData::render(&spec))?;
     let envelope = spec.envelope();
     drop(spec);
     if let Some(path) = &request.eml {
