@@ -47,9 +47,8 @@ impl PartData {
             PartData::Bytes(bytes) => Ok(Cow::Borrowed(bytes)),
             PartData::File(file) => {
                 let mut out = Vec::new();
-                for block in file.blocks(1 << 20) {
-                    out.extend_from_slice(&block?);
-                }
+                file.blocks(1 << 20, |block| out.extend_from_slice(block))
+                    .collect::<io::Result<()>>()?;
                 Ok(Cow::Owned(out))
             }
         }
@@ -108,12 +107,18 @@ impl OpenFile {
         self.len
     }
 
-    /// The content in blocks of `block` bytes (the last one shorter), read with `pread`
-    /// from the descriptor opened at compose time. The last item is an error when the file
-    /// is no longer what it was when opened (shorter, longer, or modified since).
-    pub(crate) fn blocks(&self, block: usize) -> impl Iterator<Item = io::Result<Vec<u8>>> + '_ {
+    /// The content in blocks of `block` bytes (the last one shorter), each passed through
+    /// `map` (which sees a buffer reused for every block), read with `pread` from the
+    /// descriptor opened at compose time. The last item is an error when the file is no
+    /// longer what it was when opened (shorter, longer, or modified since).
+    pub(crate) fn blocks<'a, T: 'a>(
+        &'a self,
+        block: usize,
+        mut map: impl FnMut(&[u8]) -> T + 'a,
+    ) -> impl Iterator<Item = io::Result<T>> + 'a {
         let mut at = 0u64;
         let mut done = false;
+        let mut buf = Vec::new();
         std::iter::from_fn(move || {
             if done {
                 return None;
@@ -123,11 +128,11 @@ impl OpenFile {
                 return self.unchanged().err().map(Err);
             }
             let want = usize::try_from(self.len - at).map_or(block, |left| left.min(block));
-            let mut buf = vec![0u8; want];
+            buf.resize(want, 0);
             match self.read_exact_at(&mut buf, at) {
                 Ok(()) => {
                     at += want as u64;
-                    Some(Ok(buf))
+                    Some(Ok(map(&buf)))
                 }
                 Err(e) => {
                     done = true;
@@ -236,7 +241,10 @@ mod tests {
     fn blocks_read_the_whole_file() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let (_tmp, file) = open(&data);
-        let blocks: Vec<Vec<u8>> = file.blocks(4096).collect::<io::Result<_>>().unwrap();
+        let blocks: Vec<Vec<u8>> = file
+            .blocks(4096, <[u8]>::to_vec)
+            .collect::<io::Result<_>>()
+            .unwrap();
         assert_eq!(blocks.len(), 3);
         assert_eq!(blocks.concat(), data);
     }
@@ -245,7 +253,7 @@ mod tests {
     fn a_file_that_shrinks_or_grows_fails_the_read() {
         let (tmp, file) = open(&[7u8; 10_000]);
         tmp.as_file().set_len(5000).unwrap();
-        let err = file.blocks(4096).find_map(|b| b.err()).unwrap();
+        let err = file.blocks(4096, |_| ()).find_map(|b| b.err()).unwrap();
         let input = input_error(&err).unwrap();
         assert_eq!(input.kind(), ErrorKind::Data);
         assert!(
@@ -256,7 +264,7 @@ mod tests {
 
         let (tmp, file) = open(&[7u8; 100]);
         tmp.as_file().set_len(200).unwrap();
-        let last = file.blocks(4096).last().unwrap();
+        let last = file.blocks(4096, |_| ()).last().unwrap();
         assert_eq!(
             input_error(&last.unwrap_err()).unwrap().kind(),
             ErrorKind::Data

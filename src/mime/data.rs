@@ -40,12 +40,10 @@ impl MessageData {
                     Piece::File(file) => {
                         // Each block is whole 57-byte lines, so blocks simply follow each other:
                         // lines end with CRLF, and so does the body, as mail-builder's own does.
-                        Box::new(file.blocks(BLOCK).map(|block| {
-                            block.map(|block| {
-                                let mut out = base64_lines(&block);
-                                out.extend_from_slice(b"\r\n");
-                                Cow::Owned(out)
-                            })
+                        Box::new(file.blocks(BLOCK, |block| {
+                            let mut out = base64_lines(block);
+                            out.extend_from_slice(b"\r\n");
+                            Cow::Owned(out)
                         }))
                     }
                 }
@@ -122,28 +120,43 @@ impl From<Vec<u8>> for MessageData {
 /// Base64 in lines of 76 characters separated by CRLF (RFC 2045), no trailing CRLF: the
 /// boundary that follows the part starts with its own.
 pub(crate) fn base64_lines(data: &[u8]) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    // 57 input bytes make one 76-character line.
-    let mut out = Vec::with_capacity(data.len().div_ceil(57) * 78);
+    let lines = data.len().div_ceil(57);
+    // The exact size, then filled by index: pushing four bytes at a time was half the CPU
+    // time of sending a 100 MiB attachment.
+    let mut out = vec![0u8; data.len().div_ceil(3) * 4 + lines.saturating_sub(1) * 2 + 2];
+    let mut o = 0;
     for (i, line) in data.chunks(57).enumerate() {
         if i > 0 {
-            out.extend_from_slice(b"\r\n");
+            out[o..o + 2].copy_from_slice(b"\r\n");
+            o += 2;
         }
-        for chunk in line.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for (j, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-                if j <= chunk.len() {
-                    out.push(ALPHABET[((n >> shift) & 63) as usize]);
-                } else {
-                    out.push(b'=');
-                }
-            }
+        let mut groups = line.chunks_exact(3);
+        for (g, dst) in (&mut groups).zip(out[o..].chunks_exact_mut(4)) {
+            let n = (u32::from(g[0]) << 16) | (u32::from(g[1]) << 8) | u32::from(g[2]);
+            dst[0] = ALPHABET[(n >> 18) as usize & 63];
+            dst[1] = ALPHABET[(n >> 12) as usize & 63];
+            dst[2] = ALPHABET[(n >> 6) as usize & 63];
+            dst[3] = ALPHABET[n as usize & 63];
+        }
+        o += line.len() / 3 * 4;
+        let tail = groups.remainder();
+        if !tail.is_empty() {
+            let b1 = tail.get(1).copied().unwrap_or(0);
+            let n = (u32::from(tail[0]) << 16) | (u32::from(b1) << 8);
+            out[o] = ALPHABET[(n >> 18) as usize & 63];
+            out[o + 1] = ALPHABET[(n >> 12) as usize & 63];
+            out[o + 2] = if tail.len() == 2 {
+                ALPHABET[(n >> 6) as usize & 63]
+            } else {
+                b'='
+            };
+            out[o + 3] = b'=';
+            o += 4;
         }
     }
+    // The room for the CRLF the callers append, without growing the buffer.
+    out.truncate(o);
     out
 }
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
