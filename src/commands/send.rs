@@ -6,7 +6,6 @@ use crate::commands::{write_file, write_stdout};
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
-use crate::delivery::sent;
 use crate::error::Result;
 use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
@@ -45,28 +44,17 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         (Some(profile), Some(outbox_dir)) if !request.dry_run => {
             let outbox =
                 Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
-            let log = DeliveryLog::from(&request.log);
-            deliver::deliver_or_keep(
-                profile,
-                &envelope,
-                &message,
-                &log,
+            deliver::deliver(
+                &deliver::OneMessage {
+                    profile,
+                    envelope: &envelope,
+                    message: &message,
+                    sent_copy: request.sent_copy.as_ref(),
+                },
+                &DeliveryLog::from(&request.log),
                 &outbox,
                 deliver::Keep::Fixable,
-            )?;
-            let mut report = Report::default();
-            if let Some(account) = &request.sent_copy {
-                sent::copy_one(
-                    profile,
-                    account,
-                    &outbox,
-                    &log,
-                    &envelope,
-                    &message,
-                    &mut report,
-                );
-            }
-            Ok(report)
+            )
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

@@ -5,7 +5,6 @@ use std::io::Read;
 use crate::delivery::deliver;
 use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
-use crate::delivery::sent;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::raw;
 use crate::mime::data::MessageData;
@@ -77,28 +76,17 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
         Err(err) => return Err(err),
     };
     let (envelope, message) = message;
-    let log = DeliveryLog::from(&request.log);
-    deliver::deliver_or_keep(
-        &request.profile,
-        &envelope,
-        &message,
-        &log,
+    deliver::deliver(
+        &deliver::OneMessage {
+            profile: &request.profile,
+            envelope: &envelope,
+            message: &message,
+            sent_copy: request.sent_copy.as_ref(),
+        },
+        &DeliveryLog::from(&request.log),
         &outbox,
         deliver::Keep::Everything,
-    )?;
-    let mut report = Report::default();
-    if let Some(account) = &request.sent_copy {
-        sent::copy_one(
-            &request.profile,
-            account,
-            &outbox,
-            &log,
-            &envelope,
-            &message,
-            &mut report,
-        );
-    }
-    Ok(report)
+    )
 }
 
 /// The message as it goes out: headers completed, signed (before the outbox stores it, so a
