@@ -33,14 +33,14 @@ impl Template {
                 None => format!("front matter `{name}`"),
             };
             let detail = e.detail().unwrap_or("");
-            let what = match undefined_name(detail) {
+            match undefined_name(detail) {
                 Some(var) if e.kind() == minijinja::ErrorKind::UndefinedError => {
-                    format!("{UNDEFINED}{var}`")
+                    Error::data(format!("undefined variable `{var}` in {at}"))
+                        .with_source(Undefined(var.to_string()))
                 }
-                _ if detail.is_empty() => e.kind().to_string(),
-                _ => format!("{}: {detail}", e.kind()),
-            };
-            Error::data(format!("{what} in {at}"))
+                _ if detail.is_empty() => Error::data(format!("{} in {at}", e.kind())),
+                _ => Error::data(format!("{}: {detail} in {at}", e.kind())),
+            }
         })
     }
 
@@ -191,12 +191,21 @@ impl Template {
 /// The variable an "undefined variable" error of [`Template::render`] is about, so that the
 /// caller can say how to define it (a `--var` for `rmail send`, a data column for a merge).
 pub(crate) fn undefined_variable(err: &Error) -> Option<&str> {
-    let rest = err.message().strip_prefix(UNDEFINED)?;
-    rest.split_once('`').map(|(name, _)| name)
+    let source = std::error::Error::source(err)?;
+    source.downcast_ref::<Undefined>().map(|u| u.0.as_str())
 }
 
-/// How [`Template::render`] starts the message of an undefined variable.
-const UNDEFINED: &str = "undefined variable `";
+/// The cause of an "undefined variable" error: the variable's name.
+#[derive(Debug)]
+struct Undefined(String);
+
+impl std::fmt::Display for Undefined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is undefined", self.0)
+    }
+}
+
+impl std::error::Error for Undefined {}
 
 /// `` `name` is undefined `` → `name`.
 fn undefined_name(detail: &str) -> Option<&str> {

@@ -720,3 +720,30 @@ fn progress_bar_only_on_a_terminal() {
     assert!(!run.stderr.contains("ETA"), "{run}");
     assert_eq!(run.stderr.trim().lines().count(), 1, "{run}");
 }
+
+/// A `log_file` that cannot be written does not fail the merge, and is warned about once a
+/// run, not once a row.
+#[test]
+fn an_unwritable_log_file_is_warned_about_once() {
+    let server = Server::plain();
+    let (dir, template, data) = merge_dir(5);
+    // A folder where the log file should be: every append fails.
+    let log = dir.path().join("rmail.log");
+    fs::create_dir(&log).unwrap();
+    let rmail = rmail();
+    rmail.write_config(&format!(
+        "log_file = {}\n{}from = \"billing@example.com\"\n",
+        crate::support::toml_string(&log.display().to_string()),
+        server.profile_toml("test")
+    ));
+    let run = rmail.again().args(merge_args(&template, &data)).run();
+    run.assert_success();
+    assert_each_once(&server.wait_for(5, WAIT), 5);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cannot write log_file"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{run}");
+    assert!(warnings[0].starts_with("rmail: warning: "), "{run}");
+}
