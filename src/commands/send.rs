@@ -3,9 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::commands::{write_file, write_stdout};
-use crate::delivery::deliver;
-use crate::delivery::log::DeliveryLog;
-use crate::delivery::outbox::Outbox;
+use crate::delivery::deliver::{self, Keep};
 use crate::error::Result;
 use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
@@ -40,21 +38,9 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
     if let Some(path) = &request.eml {
         write_file(path, |out| message.write_to(out))?;
     }
-    match (&request.profile, &request.outbox_dir) {
-        (Some(profile), Some(outbox_dir)) if !request.dry_run => {
-            let outbox =
-                Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
-            deliver::deliver(
-                &deliver::OneMessage {
-                    profile,
-                    envelope: &envelope,
-                    message: &message,
-                    sent_copy: request.sent_copy.as_ref(),
-                },
-                &DeliveryLog::from(&request.log),
-                &outbox,
-                deliver::Keep::Fixable,
-            )
+    match (&request.profile, &request.delivery) {
+        (Some(profile), Some(delivery)) => {
+            deliver::deliver(profile, &envelope, &message, delivery, Keep::Fixable)
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

@@ -2,8 +2,7 @@
 
 use std::io::Read;
 
-use crate::delivery::deliver;
-use crate::delivery::log::DeliveryLog;
+use crate::delivery::deliver::{self, Keep};
 use crate::delivery::outbox::Outbox;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::raw;
@@ -57,8 +56,7 @@ fn read_stdin() -> Result<Vec<u8>> {
 pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
     // Read first: whatever fails after this, the message is in hand and is kept.
     let input = read_stdin()?;
-    let outbox =
-        Outbox::at(request.outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
+    let outbox = Outbox::for_delivery(&request.delivery);
     let message = match prepare_and_sign(&request, &input) {
         Ok(message) => message,
         // A problem in the config met on the way (a DKIM key that cannot be read, an alias
@@ -77,15 +75,11 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
     };
     let (envelope, message) = message;
     deliver::deliver(
-        &deliver::OneMessage {
-            profile: &request.profile,
-            envelope: &envelope,
-            message: &message,
-            sent_copy: request.sent_copy.as_ref(),
-        },
-        &DeliveryLog::from(&request.log),
-        &outbox,
-        deliver::Keep::Everything,
+        &request.profile,
+        &envelope,
+        &message,
+        &request.delivery,
+        Keep::Everything,
     )
 }
 

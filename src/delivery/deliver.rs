@@ -7,10 +7,10 @@ use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
 use crate::delivery::outbox::Outbox;
 use crate::delivery::sent;
 use crate::error::{Error, ErrorKind, Result};
-use crate::imap::Account;
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::report::Report;
+use crate::settings;
 use crate::smtp::session::{ConnectOptions, Session};
 
 /// Opens a session with the profile, fetching its password first.
@@ -41,33 +41,22 @@ pub(crate) enum Keep {
     Everything,
 }
 
-/// One message of `send` or `sendmail` and where it goes.
-pub(crate) struct OneMessage<'a> {
-    pub(crate) profile: &'a Profile,
-    pub(crate) envelope: &'a Envelope,
-    pub(crate) message: &'a MessageData,
-    /// The account its copy in Sent goes to (`save_sent`).
-    pub(crate) sent_copy: Option<&'a Account>,
-}
-
-/// Delivers, or keeps the message in the outbox (as `keep_policy` says) and says so in the
-/// error, whose kind still tells what happened; once delivered, files its copy in Sent when
-/// the message names an account (what there is to say about the copy is in the report).
-/// Both policies keep temporary failures (exit 75) and configuration problems met while
-/// connecting (exit 78: a password agent not running, an unreadable ca_file, an OAuth grant
-/// to renew with `rmail login`). Every attempt is written to the delivery log.
+/// Delivers one message of `send` or `sendmail`, or keeps it in the outbox (as
+/// `keep_policy` says) and says so in the error, whose kind still tells what happened; once
+/// delivered, files its copy in Sent when `delivery` names an account (what there is to say
+/// about the copy is in the report). Both policies keep temporary failures (exit 75) and
+/// configuration problems met while connecting (exit 78: a password agent not running, an
+/// unreadable ca_file, an OAuth grant to renew with `rmail login`). Every attempt is
+/// written to the delivery log.
 pub(crate) fn deliver(
-    one: &OneMessage<'_>,
-    log: &DeliveryLog,
-    outbox: &Outbox,
+    profile: &Profile,
+    envelope: &Envelope,
+    message: &MessageData,
+    delivery: &settings::Delivery,
     keep_policy: Keep,
 ) -> Result<Report> {
-    let OneMessage {
-        profile,
-        envelope,
-        message,
-        sent_copy,
-    } = *one;
+    let outbox = Outbox::for_delivery(delivery);
+    let log = DeliveryLog::from(&delivery.log);
     let record = |outcome, detail: &str| {
         let size = message.len() as usize;
         log.record(&Delivery::of(
@@ -134,12 +123,12 @@ pub(crate) fn deliver(
         }
     }
     let mut report = Report::default();
-    if let Some(account) = sent_copy {
+    if let Some(account) = &delivery.sent_copy {
         sent::copy_one(
             profile,
             account,
-            outbox,
-            log,
+            &outbox,
+            &log,
             envelope,
             message,
             &mut report,

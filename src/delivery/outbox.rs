@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::private;
-use crate::settings::sendmail::Unprepared;
+use crate::settings::{self, sendmail::Unprepared};
 
 /// What is kept beside a message's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +177,11 @@ impl Outbox {
             dir,
             sent_copies: false,
         }
+    }
+
+    /// The outbox of one `send` or `sendmail` delivery.
+    pub(crate) fn for_delivery(delivery: &settings::Delivery) -> Outbox {
+        Outbox::at(delivery.outbox_dir.clone()).with_sent_copies(delivery.sent_copy.is_some())
     }
 
     /// The same outbox, marking the mail it stores as wanting a copy in Sent when a later
