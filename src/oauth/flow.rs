@@ -69,6 +69,12 @@ impl<'a> AuthServer<'a> {
     }
 }
 
+/// The person signing in: how `rmail login` runs, and how they are told what to do.
+struct Person<'a, 'p> {
+    options: &'a LoginOptions,
+    prompt: &'a mut (dyn FnMut(Prompt) + 'p),
+}
+
 /// Runs the profile's interactive flow and returns the first tokens.
 pub(crate) fn login(
     server: &AuthServer<'_>,
@@ -76,8 +82,8 @@ pub(crate) fn login(
     prompt: &mut dyn FnMut(Prompt),
 ) -> Result<StoredTokens> {
     match server.settings.flow {
-        Flow::AuthCode => auth_code(server, options, prompt),
-        Flow::Device => device(server, options, prompt),
+        Flow::AuthCode => auth_code(server, Person { options, prompt }),
+        Flow::Device => device(server, Person { options, prompt }),
         Flow::ClientCredentials => client_credentials(server),
     }
 }
@@ -108,12 +114,9 @@ fn scopes(settings: &OAuthSettings) -> impl Iterator<Item = Scope> + '_ {
     settings.scopes.iter().cloned().map(Scope::new)
 }
 
-fn auth_code(
-    server: &AuthServer<'_>,
-    options: &LoginOptions,
-    prompt: &mut dyn FnMut(Prompt),
-) -> Result<StoredTokens> {
+fn auth_code(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredTokens> {
     let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
+    let Person { options, prompt } = person;
     let auth_url = endpoints.auth_url.clone().unwrap_or_default();
     let auth_url =
         AuthUrl::new(auth_url).map_err(|e| Error::config(format!("oauth.auth_url: {e}")))?;
@@ -176,12 +179,9 @@ fn open_browser(url: &str) -> std::io::Result<std::process::Child> {
         .spawn()
 }
 
-fn device(
-    server: &AuthServer<'_>,
-    options: &LoginOptions,
-    prompt: &mut dyn FnMut(Prompt),
-) -> Result<StoredTokens> {
+fn device(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredTokens> {
     let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
+    let Person { options, prompt } = person;
     let device_url = endpoints.device_url.clone().unwrap_or_default();
     let device_url = DeviceAuthorizationUrl::new(device_url)
         .map_err(|e| Error::config(format!("oauth.device_url: {e}")))?;
