@@ -3,29 +3,18 @@
 //! endlessly (/dev/zero, a FIFO), and what is sent is what was checked.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{Received, Rmail, Server, rmail};
+use crate::support::write_file as write;
+use crate::support::{Received, Rmail, Server};
 use mail_parser::MimeHeaders;
 
 const SECRET: &str = "TOP SECRET outside the folder";
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 /// The attachments of a received message: (file name, bytes).

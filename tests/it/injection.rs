@@ -5,10 +5,11 @@
 //! named).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Rmail, Server, rmail};
+use crate::support::write_file as write;
+use crate::support::{Rmail, Server};
 use mail_parser::{Address, HeaderValue};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,19 +22,7 @@ subject = \"Hello {{ name }}\"\n\
 Dear {{ name }}.\n";
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 fn merge(rmail: &Rmail, template: &Path, data: &Path) -> crate::support::Run {

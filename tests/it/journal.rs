@@ -7,24 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Rmail, Server, rmail, rmail_bin};
+use crate::support::write_file as write;
+use crate::support::{Rmail, Server, rmail_bin};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 /// `mail/t.txt` and `mail/rows.csv` with `n` rows to pN@example.com.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::write_file as write;
 use crate::support::{Received, Rmail, Server, ServerOptions, rmail};
 use mail_parser::MimeHeaders;
 use tempfile::TempDir;
@@ -15,16 +16,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A sealed rmail whose config has one profile pointing at `server`.
 fn rmail_for(server: &Server, extra: &str) -> Rmail {
-    crate::support::rmail_for(server, "test", "Billing <billing@example.com>", extra)
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, extra)
 }
 
 /// `name,email,invoice` rows: Person N <pN@example.com>, INV-N.
