@@ -92,7 +92,7 @@ fn files_swapped_during_a_merge_are_never_read_outside_the_folder() {
         started.elapsed() < Duration::from_secs(30),
         "the merge must not hang on a FIFO or read /dev/zero: {stderr}"
     );
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     let got = server.messages();
     for m in &got {
         assert!(
@@ -152,7 +152,7 @@ fn a_fifo_or_device_is_refused_before_sending() {
         run.stderr.contains("row 1") && run.stderr.contains("row 2"),
         "{run}"
     );
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_idle();
     assert_eq!(server.connections(), 0);
 
     // `send --attach` too.

@@ -55,7 +55,7 @@ fn to_mailboxes(m: &crate::support::Received) -> Vec<(Option<String>, Option<Str
 
 #[track_caller]
 fn assert_nothing_sent(server: &Server) {
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     assert!(server.messages().is_empty(), "something was sent");
     assert_eq!(server.connections(), 0, "{}", server.session_log());
 }
