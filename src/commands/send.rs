@@ -3,10 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::commands::{write_file, write_stdout};
-use crate::delivery::deliver;
-use crate::delivery::log::DeliveryLog;
-use crate::delivery::outbox::Outbox;
-use crate::delivery::sent;
+use crate::delivery::deliver::{self, Keep};
 use crate::error::Result;
 use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
@@ -38,32 +35,9 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
     if let Some(path) = &request.eml {
         write_file(path, |out| message.write_to(out))?;
     }
-    match (&request.profile, &request.outbox_dir) {
-        (Some(profile), Some(outbox_dir)) if !request.dry_run => {
-            let outbox =
-                Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
-            let log = DeliveryLog::from(&request.log);
-            deliver::deliver_or_keep(
-                profile,
-                &envelope,
-                &message,
-                &log,
-                &outbox,
-                deliver::Keep::Fixable,
-            )?;
-            let mut report = Report::default();
-            if let Some(account) = &request.sent_copy {
-                sent::copy_one(
-                    profile,
-                    account,
-                    &outbox,
-                    &log,
-                    &envelope,
-                    &message,
-                    &mut report,
-                );
-            }
-            Ok(report)
+    match (&request.profile, &request.delivery) {
+        (Some(profile), Some(delivery)) => {
+            deliver::deliver(profile, &envelope, &message, delivery, Keep::Fixable)
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

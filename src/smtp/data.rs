@@ -57,7 +57,7 @@ impl Default for Stuffer {
 impl Stuffer {
     /// Appends `chunk`, dot-stuffed, to `out`; fails on the first illegal byte. Runs of
     /// ordinary bytes are found with `memchr` and copied whole: the base64 of a 100 MiB
-    /// attachment passes through here, and a branch per byte showed in the profile.
+    /// attachment passes through here.
     pub(crate) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Violation> {
         out.reserve(chunk.len() + chunk.len() / 256 + 8);
         let mut rest = chunk;

@@ -39,6 +39,7 @@ use crate::smtp::stream::Stream;
 use crate::smtp::tls::{self, TrustOptions, fingerprint};
 use crate::smtp::utf8;
 use crate::smtp::wire::{Reply, Wire, WireError};
+use crate::trace;
 
 /// How long QUIT waits for the server's `221`: the work is done (or has failed) already.
 pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(1);
@@ -171,14 +172,12 @@ impl Session {
             Security::Tls | Security::Starttls => Some(tls_config(profile, options)?),
         };
         if options.verbose {
-            eprintln!(
-                "smtp: connecting to {server} ({})",
-                match profile.security {
-                    Security::Tls => "implicit TLS",
-                    Security::Starttls => "STARTTLS required",
-                    Security::None => "no TLS",
-                }
-            );
+            let how = match profile.security {
+                Security::Tls => "implicit TLS",
+                Security::Starttls => "STARTTLS required",
+                Security::None => "no TLS",
+            };
+            trace::verbose(&format!("smtp: connecting to {server} ({how})"));
         }
         let mut stream = Stream::connect(&profile.host, profile.port, profile.timeout)
             .map_err(|e| connect_error(&server, &e))?;
@@ -673,16 +672,17 @@ impl Session {
 
     fn trace_out(&self, line: &str) {
         if self.verbose {
-            eprintln!("smtp: -> {line}");
+            trace::verbose(&format!("smtp: -> {line}"));
         }
     }
 
     fn trace_in(&self, line: &str) {
         if self.verbose {
-            match &self.redact {
-                Some(secret) => eprintln!("smtp: <- {}", super::redact::auth_reply(line, secret)),
-                None => eprintln!("smtp: <- {line}"),
-            }
+            let line = match &self.redact {
+                Some(secret) => super::redact::auth_reply(line, secret),
+                None => line.to_string(),
+            };
+            trace::verbose(&format!("smtp: <- {line}"));
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::write_file as write;
 use crate::support::{Received, Rmail, Server, ServerOptions, rmail};
 use mail_parser::MimeHeaders;
 use tempfile::TempDir;
@@ -15,16 +16,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A sealed rmail whose config has one profile pointing at `server`.
 fn rmail_for(server: &Server, extra: &str) -> Rmail {
-    crate::support::rmail_for(server, "test", "Billing <billing@example.com>", extra)
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, extra)
 }
 
 /// `name,email,invoice` rows: Person N <pN@example.com>, INV-N.
@@ -782,4 +774,31 @@ fn large_row_attachments_arrive_byte_identical() {
             ".eml of row {i}"
         );
     }
+}
+
+/// A `log_file` that cannot be written does not fail the merge, and is warned about once a
+/// run, not once a row.
+#[test]
+fn an_unwritable_log_file_is_warned_about_once() {
+    let server = Server::plain();
+    let (dir, template, data) = merge_dir(5);
+    // A folder where the log file should be: every append fails.
+    let log = dir.path().join("rmail.log");
+    fs::create_dir(&log).unwrap();
+    let rmail = rmail();
+    rmail.write_config(&format!(
+        "log_file = {}\n{}from = \"billing@example.com\"\n",
+        crate::support::toml_string(&log.display().to_string()),
+        server.profile_toml("test")
+    ));
+    let run = rmail.again().args(merge_args(&template, &data)).run();
+    run.assert_success();
+    assert_each_once(&server.wait_for(5, WAIT), 5);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cannot write log_file"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{run}");
+    assert!(warnings[0].starts_with("rmail: warning: "), "{run}");
 }
