@@ -100,9 +100,7 @@ pub fn sendmail(input: &[u8], key_file: &Path) {
             full_name: None,
             recipients,
             aliases: Aliases::default(),
-            outbox_dir: PathBuf::from("outbox"),
-            log: Default::default(),
-            sent_copy: None,
+            delivery: Default::default(),
         };
         if let Ok(prepared) = raw::prepare(&request, input) {
             let _ = signer.sign(&prepared.message);

@@ -22,6 +22,7 @@ mod settings;
 mod smtp;
 mod template;
 mod time;
+mod trace;
 
 pub use error::{Error, ErrorKind, Result};
 pub use report::Report;

@@ -29,6 +29,59 @@ pub(crate) fn open(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     Ok(file)
 }
 
+/// Replaces `path` atomically with what `fill` writes: into a hidden temporary file beside
+/// it (0600), fsynced, renamed into place, and the folder fsynced so that the rename
+/// survives a power cut too. A crash leaves the old file or the new one, never half of one.
+pub(crate) fn replace(
+    path: &Path,
+    fill: impl FnOnce(&mut io::BufWriter<&File>) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let result = (|| {
+        let file = open(
+            &tmp,
+            OpenOptions::new().write(true).create(true).truncate(true),
+        )?;
+        let mut writer = io::BufWriter::new(&file);
+        fill(&mut writer)?;
+        writer.flush()?;
+        drop(writer);
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    sync_dir(folder.unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+/// fsyncs the folder `dir`, so that a rename in it survives a power cut. Best effort: a
+/// folder that cannot be opened was not written to either.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Takes the exclusive lock of `path` (a private file, created if needed), waiting while
+/// another process holds it; it is released when the file is dropped or the process dies.
+pub(crate) fn lock(path: &Path) -> io::Result<File> {
+    let file = open(
+        path,
+        OpenOptions::new().create(true).truncate(false).write(true),
+    )?;
+    file.lock()?;
+    Ok(file)
+}
+
 /// Writes `bytes` to `path` (replacing it), as a private file.
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -143,10 +143,7 @@ pub(crate) fn run(request: MergeRequest) -> Result<Report> {
             .record(key, &format!("row {} to {to}", row.number))
     };
     // To log_file only: with -v the merge prints its own line per row, under the bar.
-    let log = DeliveryLog {
-        file: request.log.file.clone(),
-        verbose: false,
-    };
+    let log = DeliveryLog::new(request.log.file.clone(), false);
     let pool = Pool {
         profile,
         secret: secret.as_ref(),

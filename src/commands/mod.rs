@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::part_data;
 use crate::report::Report;
 use crate::settings::{Request, Resolved};
 
@@ -41,30 +42,43 @@ pub(crate) fn run(resolved: Resolved) -> Result<Report> {
 pub(crate) fn write_stdout(fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let mut out = std::io::stdout().lock();
     fill(&mut out).and_then(|()| out.flush()).map_err(|e| {
-        Error::new(
-            ErrorKind::CantCreate,
-            format!("cannot write to stdout: {e}"),
-        )
-        .with_source(e)
+        // An attachment that changed while it was read is the input's fault, not stdout's.
+        part_data::input_error(&e).unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::CantCreate,
+                format!("cannot write to stdout: {e}"),
+            )
+            .with_source(e)
+        })
     })
 }
 
-/// Writes a file rmail was asked to create (`--eml`, a dry run's `.eml`).
+/// Writes a file rmail was asked to create (`--eml`, a dry run's `.eml`). A file that could
+/// not be written whole is removed (when it is a regular file, not `/dev/stdout`): half a
+/// message is no copy of it.
 pub(crate) fn write_file(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    let mut created = false;
     std::fs::File::create(path)
         .and_then(|file| {
+            created = true;
             let mut writer = std::io::BufWriter::new(file);
             fill(&mut writer)?;
             writer.flush()
         })
         .map_err(|e| {
-            Error::new(
-                ErrorKind::CantCreate,
-                format!("cannot write {}: {e}", path.display()),
-            )
-            .with_source(e)
+            if created && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(path);
+            }
+            // An attachment that changed while it was read is the input's fault.
+            part_data::input_error(&e).unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::CantCreate,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+                .with_source(e)
+            })
         })
 }

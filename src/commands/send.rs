@@ -3,15 +3,12 @@
 use std::io::IsTerminal;
 
 use crate::commands::{write_file, write_stdout};
-use crate::delivery::deliver;
-use crate::delivery::log::DeliveryLog;
-use crate::delivery::outbox::Outbox;
-use crate::delivery::sent;
+use crate::delivery::deliver::{self, Keep};
 use crate::error::Result;
 use crate::message::stdin::{self, Role};
 use crate::message::{compose, identity};
 use crate::mime::data::MessageData;
-use crate::mime::{dkim, render};
+use crate::mime::dkim;
 use crate::report::Report;
 use crate::settings::send::SendRequest;
 
@@ -30,43 +27,17 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
         );
     }
     identity::pin_identity(&mut spec);
-    // Signed last: --eml, the dry run and the server all see exactly these bytes. DKIM needs
-    // the whole message in memory; without it large attachments are encoded as they are sent.
-    let message = match &signer {
-        Some(signer) => MessageData::from(signer.sign(&render::render(&spec))?),
-        None => MessageData::render(&spec),
-    };
+    // Signed last: --eml, the dry run and the server all see exactly these bytes. Large
+    // attachments are read and encoded as they are written (signing reads them once more).
+    let message = dkim::maybe_sign_data(signer.as_ref(), MessageData::render(&spec))?;
     let envelope = spec.envelope();
     drop(spec);
     if let Some(path) = &request.eml {
         write_file(path, |out| message.write_to(out))?;
     }
-    match (&request.profile, &request.outbox_dir) {
-        (Some(profile), Some(outbox_dir)) if !request.dry_run => {
-            let outbox =
-                Outbox::at(outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
-            let log = DeliveryLog::from(&request.log);
-            deliver::deliver_or_keep(
-                profile,
-                &envelope,
-                &message,
-                &log,
-                &outbox,
-                deliver::Keep::Fixable,
-            )?;
-            let mut report = Report::default();
-            if let Some(account) = &request.sent_copy {
-                sent::copy_one(
-                    profile,
-                    account,
-                    &outbox,
-                    &log,
-                    &envelope,
-                    &message,
-                    &mut report,
-                );
-            }
-            Ok(report)
+    match (&request.profile, &request.delivery) {
+        (Some(profile), Some(delivery)) => {
+            deliver::deliver(profile, &envelope, &message, delivery, Keep::Fixable)
         }
         (profile, _) => {
             write_stdout(|out| message.write_to(out))?;

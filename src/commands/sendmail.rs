@@ -2,10 +2,8 @@
 
 use std::io::Read;
 
-use crate::delivery::deliver;
-use crate::delivery::log::DeliveryLog;
+use crate::delivery::deliver::{self, Keep};
 use crate::delivery::outbox::Outbox;
-use crate::delivery::sent;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::raw;
 use crate::mime::data::MessageData;
@@ -58,8 +56,7 @@ fn read_stdin() -> Result<Vec<u8>> {
 pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
     // Read first: whatever fails after this, the message is in hand and is kept.
     let input = read_stdin()?;
-    let outbox =
-        Outbox::at(request.outbox_dir.clone()).with_sent_copies(request.sent_copy.is_some());
+    let outbox = Outbox::for_delivery(&request.delivery);
     let message = match prepare_and_sign(&request, &input) {
         Ok(message) => message,
         // A problem in the config met on the way (a DKIM key that cannot be read, an alias
@@ -77,28 +74,13 @@ pub(crate) fn run(request: SendmailRequest) -> Result<Report> {
         Err(err) => return Err(err),
     };
     let (envelope, message) = message;
-    let log = DeliveryLog::from(&request.log);
-    deliver::deliver_or_keep(
+    deliver::deliver(
         &request.profile,
         &envelope,
         &message,
-        &log,
-        &outbox,
-        deliver::Keep::Everything,
-    )?;
-    let mut report = Report::default();
-    if let Some(account) = &request.sent_copy {
-        sent::copy_one(
-            &request.profile,
-            account,
-            &outbox,
-            &log,
-            &envelope,
-            &message,
-            &mut report,
-        );
-    }
-    Ok(report)
+        &request.delivery,
+        Keep::Everything,
+    )
 }
 
 /// The message as it goes out: headers completed, signed (before the outbox stores it, so a

@@ -527,13 +527,8 @@ pub(crate) fn all(loaded: &LoadedConfig) -> Result<Vec<Profile>> {
 }
 
 fn list(loaded: &LoadedConfig) -> String {
-    loaded
-        .config
-        .profiles
-        .keys()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<&str> = loaded.config.profiles.keys().map(String::as_str).collect();
+    names.join(", ")
 }
 
 #[cfg(test)]

@@ -210,11 +210,8 @@ pub(crate) fn find(name: &str) -> Option<&'static Preset> {
 
 /// The preset names, comma-separated, for error messages.
 pub(crate) fn names() -> String {
-    PRESETS
-        .iter()
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+    names.join(", ")
 }
 
 #[cfg(test)]

@@ -2,21 +2,28 @@
 //! `sendmail`, `queue flush`). A temporary failure keeps the message in the outbox.
 
 use crate::config::profile::Profile;
+use crate::config::secret::Secret;
 use crate::delivery::log::{Delivery, DeliveryLog, Outcome};
 use crate::delivery::outbox::Outbox;
+use crate::delivery::sent;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
+use crate::report::Report;
+use crate::settings;
 use crate::smtp::session::{ConnectOptions, Session};
 
 /// Opens a session with the profile, fetching its password first.
 pub(crate) fn connect(profile: &Profile, verbose: bool) -> Result<Session> {
-    let secret = profile.secret()?;
+    open(profile, profile.secret()?.as_ref(), verbose)
+}
+
+fn open(profile: &Profile, secret: Option<&Secret>, verbose: bool) -> Result<Session> {
     let options = ConnectOptions {
         verbose,
         ..ConnectOptions::default()
     };
-    Session::open(profile, secret.as_ref(), options)
+    Session::open(profile, secret, options)
 }
 
 /// Which failures keep the message.
@@ -34,21 +41,24 @@ pub(crate) enum Keep {
     Everything,
 }
 
-/// Delivers, or keeps the message in the outbox (as `keep` says) and says so in the error,
-/// whose kind still tells what happened. Both policies keep temporary failures (exit 75) and
+/// Delivers one message of `send` or `sendmail`, or keeps it in the outbox (as
+/// `keep_policy` says) and says so in the error, whose kind still tells what happened; once
+/// delivered, files its copy in Sent when `delivery` names an account (what there is to say
+/// about the copy is in the report). Both policies keep temporary failures (exit 75) and
 /// configuration problems met while connecting (exit 78: a password agent not running, an
-/// unreadable ca_file, an OAuth grant to renew with `rmail login`). Every attempt is written
-/// to the delivery log.
-pub(crate) fn deliver_or_keep(
+/// unreadable ca_file, an OAuth grant to renew with `rmail login`). Every attempt is
+/// written to the delivery log.
+pub(crate) fn deliver(
     profile: &Profile,
     envelope: &Envelope,
     message: &MessageData,
-    log: &DeliveryLog,
-    outbox: &Outbox,
+    delivery: &settings::Delivery,
     keep_policy: Keep,
-) -> Result<String> {
-    let size = message.len() as usize;
+) -> Result<Report> {
+    let outbox = Outbox::for_delivery(delivery);
+    let log = DeliveryLog::from(&delivery.log);
     let record = |outcome, detail: &str| {
+        let size = message.len() as usize;
         log.record(&Delivery::of(
             &profile.name,
             envelope,
@@ -59,50 +69,30 @@ pub(crate) fn deliver_or_keep(
     };
     let keep = |err: Error| {
         let detail = err.reply().unwrap_or(err.message()).to_string();
-        if err.is_permanent() {
-            let failed = outbox.failed();
-            return match failed.store(
-                &profile.name,
-                profile.config_file.as_deref(),
-                envelope,
-                message,
-                &detail,
-            ) {
-                Ok(id) => {
-                    record(Outcome::Failed, &detail);
-                    Error::new(
-                        err.kind(),
-                        format!(
-                            "{err}; the message is kept as {id} in {} (never sent again; \
-                             `rmail queue retry {id}` after a fix)",
-                            failed.dir().display()
-                        ),
-                    )
-                }
-                Err(store_err) => {
-                    record(Outcome::Failed, &detail);
-                    Error::new(
-                        ErrorKind::CantCreate,
-                        format!("{err}; and the message could NOT be kept: {store_err}"),
-                    )
-                }
-            };
-        }
-        match outbox.store(
+        // A permanent refusal goes to failed/, never to be sent again by a flush.
+        let (place, outcome) = if err.is_permanent() {
+            (outbox.failed(), Outcome::Failed)
+        } else {
+            (outbox.clone(), Outcome::Queued)
+        };
+        let stored = place.store(
             &profile.name,
             profile.config_file.as_deref(),
             envelope,
             message,
             &detail,
-        ) {
+        );
+        match stored {
             Ok(id) => {
-                record(Outcome::Queued, &detail);
-                Error::new(
-                    err.kind(),
-                    format!(
-                        "{err}; the message is kept in the outbox as {id}: `rmail queue flush` sends it"
+                record(outcome, &detail);
+                let how = match outcome {
+                    Outcome::Failed => format!(
+                        "kept as {id} in {} (never sent again; `rmail queue retry {id}` after a fix)",
+                        place.dir().display()
                     ),
-                )
+                    _ => format!("kept in the outbox as {id}: `rmail queue flush` sends it"),
+                };
+                Error::new(err.kind(), format!("{err}; the message is {how}"))
             }
             Err(store_err) => {
                 record(Outcome::Failed, &detail);
@@ -116,25 +106,33 @@ pub(crate) fn deliver_or_keep(
     // Credentials that cannot be had right now (a password agent not running, an OAuth
     // refresh token the provider refused: `rmail login` again) cost no message either.
     let secret = profile.secret().map_err(keep)?;
-    let options = ConnectOptions {
-        verbose: log.verbose,
-        ..ConnectOptions::default()
-    };
-    let result = Session::open(profile, secret.as_ref(), options).and_then(|mut session| {
+    let result = open(profile, secret.as_ref(), log.verbose).and_then(|mut session| {
         let reply = session.send_data(envelope, message)?;
         session.quit();
         Ok(reply)
     });
     match result {
-        Ok(reply) => {
-            record(Outcome::Sent, &reply);
-            Ok(reply)
+        Ok(reply) => record(Outcome::Sent, &reply),
+        Err(err) if keep_policy == Keep::Everything => return Err(keep(err)),
+        Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => {
+            return Err(keep(err));
         }
-        Err(err) if keep_policy == Keep::Everything => Err(keep(err)),
-        Err(err) if err.is_temporary() || err.kind() == ErrorKind::Config => Err(keep(err)),
         Err(err) => {
             record(Outcome::Failed, err.reply().unwrap_or(err.message()));
-            Err(err)
+            return Err(err);
         }
     }
+    let mut report = Report::default();
+    if let Some(account) = &delivery.sent_copy {
+        sent::copy_one(
+            profile,
+            account,
+            &outbox,
+            &log,
+            envelope,
+            message,
+            &mut report,
+        );
+    }
+    Ok(report)
 }

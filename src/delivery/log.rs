@@ -2,10 +2,12 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::message::spec::Envelope;
 use crate::settings::LogSettings;
 use crate::time;
+use crate::trace;
 
 /// How one delivery attempt ended, for the delivery log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,31 +79,40 @@ impl<'a> Delivery<'a> {
 }
 
 /// Where delivery log lines go: the config's `log_file`, and stderr with `-v`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct DeliveryLog {
     pub(crate) file: Option<PathBuf>,
     pub(crate) verbose: bool,
+    /// A log file that cannot be written is warned about once a run, not once a message.
+    warned: AtomicBool,
+}
+
+impl DeliveryLog {
+    pub(crate) fn new(file: Option<PathBuf>, verbose: bool) -> DeliveryLog {
+        DeliveryLog {
+            file,
+            verbose,
+            warned: AtomicBool::new(false),
+        }
+    }
 }
 
 impl From<&LogSettings> for DeliveryLog {
     fn from(settings: &LogSettings) -> Self {
-        DeliveryLog {
-            file: settings.file.clone(),
-            verbose: settings.verbose,
-        }
+        DeliveryLog::new(settings.file.clone(), settings.verbose)
     }
 }
 
 impl DeliveryLog {
     /// Writes the line. A log that cannot be written must not fail the delivery it
-    /// records, so that problem is only reported on stderr.
+    /// records, so that problem is only warned about, the first time.
     pub(crate) fn record(&self, delivery: &Delivery<'_>) {
         if self.file.is_none() && !self.verbose {
             return;
         }
         let line = delivery.log_line(time::now());
         if self.verbose {
-            eprintln!("rmail: {line}");
+            trace::verbose(&format!("rmail: {line}"));
         }
         if let Some(path) = &self.file {
             // Private: the log names who got mail from whom, and the servers' replies. Its
@@ -109,11 +120,13 @@ impl DeliveryLog {
             let written =
                 crate::private::open(path, std::fs::OpenOptions::new().create(true).append(true))
                     .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()));
-            if let Err(e) = written {
-                eprintln!(
-                    "rmail: warning: cannot write log_file {}: {e}",
+            if let Err(e) = written
+                && !self.warned.swap(true, Ordering::Relaxed)
+            {
+                trace::warning(&format!(
+                    "cannot write log_file {}: {e} (the deliveries are not logged)",
                     path.display()
-                );
+                ));
             }
         }
     }

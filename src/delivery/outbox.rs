@@ -12,7 +12,7 @@
 //! refused for good, or expired, moves to `outbox/failed/` (same format, the reply kept) and is
 //! never sent again unless the user says `queue retry ID`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
-use crate::settings::sendmail::Unprepared;
+use crate::private;
+use crate::settings::{self, sendmail::Unprepared};
 
 /// What is kept beside a message's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +177,11 @@ impl Outbox {
             dir,
             sent_copies: false,
         }
+    }
+
+    /// The outbox of one `send` or `sendmail` delivery.
+    pub(crate) fn for_delivery(delivery: &settings::Delivery) -> Outbox {
+        Outbox::at(delivery.outbox_dir.clone()).with_sent_copies(delivery.sent_copy.is_some())
     }
 
     /// The same outbox, marking the mail it stores as wanting a copy in Sent when a later
@@ -367,8 +373,8 @@ impl Outbox {
         fs::rename(&from, &dest).map_err(|e| self.cant_write(&dest, &e))?;
         let old = self.path(id, "json");
         fs::remove_file(&old).map_err(|e| self.cant_write(&old, &e))?;
-        to.sync_dir();
-        self.sync_dir();
+        private::sync_dir(&to.dir);
+        private::sync_dir(&self.dir);
         Ok(())
     }
 
@@ -384,23 +390,15 @@ impl Outbox {
         }
         fs::remove_file(&meta).map_err(|e| self.cant_write(&meta, &e))?;
         let _ = fs::remove_file(self.path(id, "eml"));
-        self.sync_dir();
+        private::sync_dir(&self.dir);
         Ok(())
     }
 
     /// Takes the outbox's exclusive lock; it is released when the returned file is dropped.
     /// A second flush waits here until the first is done.
     pub(crate) fn lock(&self) -> Result<File> {
-        self.create_dir()?;
         let path = self.dir.join(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| self.cant_write(&path, &e))?;
-        file.lock().map_err(|e| self.cant_write(&path, &e))?;
-        Ok(file)
+        private::lock(&path).map_err(|e| self.cant_write(&path, &e))
     }
 
     fn write_meta(&self, id: &str, meta: &EntryMeta) -> Result<()> {
@@ -419,53 +417,12 @@ impl Outbox {
         path: &Path,
         fill: impl FnOnce(&mut std::io::BufWriter<&File>) -> std::io::Result<()>,
     ) -> Result<()> {
-        let tmp = path.with_extension(format!(
-            "{}.tmp",
-            path.extension().and_then(|e| e.to_str()).unwrap_or("")
-        ));
-        let tmp = tmp.with_file_name(format!(
-            ".{}",
-            tmp.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let result = (|| {
-            let mut options = OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let file = options.open(&tmp)?;
-            let mut writer = std::io::BufWriter::new(&file);
-            fill(&mut writer)?;
-            writer.flush()?;
-            drop(writer);
-            file.sync_all()?;
-            fs::rename(&tmp, path)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(self.cant_write(path, &e));
-        }
-        self.sync_dir();
-        Ok(())
+        private::replace(path, fill).map_err(|e| self.cant_write(path, &e))
     }
 
     /// Creates the folder (and its parents) readable by the user only.
     fn create_dir(&self) -> Result<()> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&self.dir)
-            .map_err(|e| self.cant_write(&self.dir, &e))
-    }
-
-    /// fsync the folder so the rename itself survives a power cut.
-    fn sync_dir(&self) {
-        if let Ok(dir) = File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
+        private::create_dir(&self.dir).map_err(|e| self.cant_write(&self.dir, &e))
     }
 
     fn path(&self, id: &str, ext: &str) -> PathBuf {

@@ -8,6 +8,7 @@ use crate::delivery::log::DeliveryLog;
 use crate::delivery::outbox::Outbox;
 use crate::error::{Error, ErrorKind, Result};
 use crate::imap::{self, Account, Saver};
+use crate::message::part_data;
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::report::Report;
@@ -23,12 +24,8 @@ pub(crate) fn copy_one(
     message: &MessageData,
     report: &mut Report,
 ) {
-    let mut sent = Vec::with_capacity(usize::try_from(message.len()).unwrap_or(0));
-    for chunk in message.chunks() {
-        sent.extend_from_slice(&chunk);
-    }
     let mut copies = SentCopies::new(profile, account, outbox, log.verbose);
-    if let Some(line) = copies.save_or_keep(envelope, &sent) {
+    if let Some(line) = copies.save_or_keep(envelope, message) {
         report.push(line);
     }
     if let Some(line) = copies.finish() {
@@ -70,10 +67,29 @@ impl<'a> SentCopies<'a> {
         }
     }
 
-    /// Saves the copy of `sent` (the bytes the SMTP server accepted for `envelope`), with
+    /// Saves the copy of `sent` (the message the SMTP server accepted for `envelope`), with
     /// a Bcc header for the recipients its headers do not name, or keeps it in the outbox.
     /// Returns the line to show: a warning for the first copy kept, a note with `-v`.
-    pub(crate) fn save_or_keep(&mut self, envelope: &Envelope, sent: &[u8]) -> Option<String> {
+    ///
+    /// The copy is made in memory (IMAP APPEND and the outbox entry take it whole): with
+    /// `save_sent`, a large attachment costs its encoded size, twice, for a moment.
+    pub(crate) fn save_or_keep(
+        &mut self,
+        envelope: &Envelope,
+        sent: &MessageData,
+    ) -> Option<String> {
+        let sent = match sent.to_vec() {
+            Ok(sent) => sent,
+            Err(e) => {
+                let why = part_data::input_error(&e)
+                    .map(|err| err.message().to_string())
+                    .unwrap_or_else(|| e.to_string());
+                return Some(format!(
+                    "rmail: warning: delivered, but no copy was saved in Sent: {why}"
+                ));
+            }
+        };
+        let sent = sent.as_slice();
         let bcc = imap::hidden_recipients(sent, &envelope.recipients);
         let copy = imap::with_bcc(sent, &bcc);
         let result = match &self.down {

@@ -81,16 +81,18 @@ fn open(account: &Account, secret: &str) -> Result<(ImapSession, Mailbox), Error
     let logged_in = match account.auth {
         Auth::XOAuth2 => client.authenticate(
             "XOAUTH2",
-            &XOAuth2 {
+            &Sasl {
+                mechanism: SaslMechanism::XOAuth2,
                 user,
-                token: secret,
+                secret,
             },
         ),
         Auth::Password if offers_plain => client.authenticate(
             "PLAIN",
-            &Plain {
+            &Sasl {
+                mechanism: SaslMechanism::Plain,
                 user,
-                password: secret,
+                secret,
             },
         ),
         Auth::Password if login_disabled => {
@@ -254,38 +256,35 @@ fn imap_error(server: &str, stage: &str, err: imap::Error) -> Error {
     }
 }
 
-/// SASL PLAIN (RFC 4616): authorization identity empty, then user and password.
-struct Plain<'a> {
+/// What rmail answers the server's AUTHENTICATE with: the mechanism, the user and its secret.
+struct Sasl<'a> {
+    mechanism: SaslMechanism,
     user: &'a str,
-    password: &'a str,
+    secret: &'a str,
 }
 
-impl imap::Authenticator for Plain<'_> {
-    type Response = Vec<u8>;
-    fn process(&self, _challenge: &[u8]) -> Vec<u8> {
-        let mut response = Vec::with_capacity(self.user.len() + self.password.len() + 2);
-        response.push(0);
-        response.extend_from_slice(self.user.as_bytes());
-        response.push(0);
-        response.extend_from_slice(self.password.as_bytes());
-        response
-    }
+/// The SASL mechanisms rmail logs in to IMAP with.
+#[derive(Debug, Clone, Copy)]
+enum SaslMechanism {
+    /// PLAIN (RFC 4616): authorization identity empty, then user and password.
+    Plain,
+    /// XOAUTH2 (Google's and Microsoft's mechanism for OAuth2 bearer tokens).
+    XOAuth2,
 }
 
-/// XOAUTH2 (Google's and Microsoft's SASL mechanism for OAuth2 bearer tokens).
-struct XOAuth2<'a> {
-    user: &'a str,
-    token: &'a str,
-}
-
-impl imap::Authenticator for XOAuth2<'_> {
+impl imap::Authenticator for Sasl<'_> {
     type Response = Vec<u8>;
     fn process(&self, challenge: &[u8]) -> Vec<u8> {
-        if !challenge.is_empty() {
-            // The server's JSON error: an empty response lets it send its NO.
-            return Vec::new();
+        match self.mechanism {
+            SaslMechanism::Plain => {
+                [b"\0", self.user.as_bytes(), b"\0", self.secret.as_bytes()].concat()
+            }
+            // A challenge is the server's JSON error: an empty response lets it send its NO.
+            SaslMechanism::XOAuth2 if !challenge.is_empty() => Vec::new(),
+            SaslMechanism::XOAuth2 => {
+                format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.secret).into_bytes()
+            }
         }
-        format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token).into_bytes()
     }
 }
 
@@ -373,14 +372,16 @@ mod tests {
     #[test]
     fn sasl_responses() {
         use imap::Authenticator;
-        let plain = Plain {
+        let plain = Sasl {
+            mechanism: SaslMechanism::Plain,
             user: "me@example.com",
-            password: "pä\"ss",
+            secret: "pä\"ss",
         };
         assert_eq!(plain.process(b""), b"\0me@example.com\0p\xc3\xa4\"ss");
-        let oauth = XOAuth2 {
+        let oauth = Sasl {
+            mechanism: SaslMechanism::XOAuth2,
             user: "me@example.com",
-            token: "tok",
+            secret: "tok",
         };
         assert_eq!(
             oauth.process(b""),

@@ -5,6 +5,7 @@ pub(crate) mod address;
 pub(crate) mod address_header;
 pub(crate) mod compose;
 pub(crate) mod identity;
+pub(crate) mod part_data;
 pub(crate) mod qp;
 pub(crate) mod raw;
 pub(crate) mod spec;

@@ -438,9 +438,7 @@ mod tests {
             full_name: None,
             recipients: list.iter().map(|s| s.to_string()).collect(),
             aliases: Aliases::default(),
-            outbox_dir: "outbox".into(),
-            log: Default::default(),
-            sent_copy: None,
+            delivery: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::message::address::Mailbox;
+use crate::message::part_data::{OpenFile, PartData, STREAM_MIN};
 
 /// Refuses CR and LF in anything that becomes a header: a line break there would let a
 /// subject or address inject headers of its own.
@@ -120,8 +121,8 @@ pub(crate) struct Part {
     pub(crate) file_name: String,
     /// MIME type, from the file extension.
     pub(crate) content_type: String,
-    /// Shared, so that one attachment used by every row of a merge is read once.
-    pub(crate) data: Arc<[u8]>,
+    /// Its bytes: in memory, or for a large file the open file, streamed when sent.
+    pub(crate) data: PartData,
     /// `data` already base64-encoded for MIME (see `mime::pre_encode`), so that an
     /// attachment shared by every row of a merge is also encoded once. `None`: encoded
     /// when the message is rendered.
@@ -141,14 +142,14 @@ impl Part {
         Part::from_open_file(file, path, what)
     }
 
-    /// Reads an opened file (checked here to be a regular file); `path` gives its name and
-    /// content type.
+    /// Takes an opened file (checked here to be a regular file); `path` gives its name and
+    /// content type. A small file is read now; a large one is kept open and read while the
+    /// message is written, from this same descriptor.
     pub(crate) fn from_open_file(file: std::fs::File, path: &Path, what: &str) -> Result<Part> {
-        let regular = file
+        let meta = file
             .metadata()
-            .map_err(|e| Error::read_file(what, path, &e))?
-            .is_file();
-        if !regular {
+            .map_err(|e| Error::read_file(what, path, &e))?;
+        if !meta.is_file() {
             return Err(Error::new(
                 crate::error::ErrorKind::NoInput,
                 format!(
@@ -157,7 +158,13 @@ impl Part {
                 ),
             ));
         }
-        let data = read_shared(file).map_err(|e| Error::read_file(what, path, &e))?;
+        let data = if meta.len() >= STREAM_MIN {
+            let open =
+                OpenFile::new(file, path, what).map_err(|e| Error::read_file(what, path, &e))?;
+            PartData::File(Arc::new(open))
+        } else {
+            PartData::Bytes(read_shared(file).map_err(|e| Error::read_file(what, path, &e))?)
+        };
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -171,8 +178,7 @@ impl Part {
     }
 }
 
-/// Reads a file straight into shared memory. `Arc::from(Vec)` would copy it, doubling the
-/// peak memory of a large attachment for a moment.
+/// Reads a (small) file straight into shared memory. `Arc::from(Vec)` would copy it.
 fn read_shared(mut file: std::fs::File) -> std::io::Result<Arc<[u8]>> {
     use std::io::{Read, Seek};
     let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);

@@ -5,6 +5,11 @@
 //! output and the outbox see the message. The crypto and the canonicalization are Stalwart's
 //! `mail-auth` (ring backend, the same ring rustls already uses); this module only loads the
 //! key, checks the settings, and prepends the header.
+//!
+//! A rendered message ([`MessageData`]) is signed in two passes over its chunks: the first
+//! streams them through mail-auth's streaming signer (which keeps only the header section
+//! and a running body hash), the second is the sending itself. A large attachment is read
+//! twice from its open file and is never in memory whole.
 
 use std::path::Path;
 
@@ -17,6 +22,8 @@ use rustls::pki_types::pem::PemObject;
 use crate::config::profile::Profile;
 use crate::config::profile::{Dkim, DkimAlgorithm};
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::part_data;
+use crate::mime::data::MessageData;
 
 /// The headers signed when present. Listing an absent one (say Cc) in `h=` is deliberate
 /// (RFC 6376 §5.4.2): a relay cannot add it later without breaking the signature.
@@ -98,20 +105,43 @@ impl Signer {
     /// `message` (CRLF line endings, as it will be sent) with a `DKIM-Signature` header
     /// prepended. The rest of the bytes are unchanged.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let signature = self.inner.sign(message).map_err(|e| {
-            Error::new(
-                ErrorKind::Data,
-                format!(
-                    "cannot DKIM-sign the message (d={}, s={}): {e}",
-                    self.domain, self.selector
-                ),
-            )
-        })?;
+        let signature = self.inner.sign(message).map_err(|e| self.cannot_sign(e))?;
         let header = without_fold_before_end(signature.to_header());
         let mut signed = Vec::with_capacity(header.len() + message.len());
         signed.extend_from_slice(header.as_bytes());
         signed.extend_from_slice(message);
         Ok(signed)
+    }
+
+    /// `message` with a `DKIM-Signature` header prepended, hashed chunk by chunk: its
+    /// large files are read here once (and again when it is written), never held whole.
+    /// A file that cannot be read as it was opened fails here, before anything is sent.
+    pub(crate) fn sign_data(&self, mut message: MessageData) -> Result<MessageData> {
+        let mut stream = self.inner.sign_streaming();
+        for chunk in message.chunks() {
+            let chunk = chunk.map_err(|e| {
+                part_data::input_error(&e).unwrap_or_else(|| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        format!("cannot DKIM-sign the message: {e}"),
+                    )
+                })
+            })?;
+            stream.write(&chunk);
+        }
+        let signature = stream.finish().map_err(|e| self.cannot_sign(e))?;
+        message.prepend(without_fold_before_end(signature.to_header()).as_bytes());
+        Ok(message)
+    }
+
+    fn cannot_sign(&self, e: mail_auth::Error) -> Error {
+        Error::new(
+            ErrorKind::Data,
+            format!(
+                "cannot DKIM-sign the message (d={}, s={}): {e}",
+                self.domain, self.selector
+            ),
+        )
     }
 }
 
@@ -132,6 +162,17 @@ fn without_fold_before_end(header: String) -> String {
 pub(crate) fn maybe_sign(signer: Option<&Signer>, message: Vec<u8>) -> Result<Vec<u8>> {
     match signer {
         Some(signer) => signer.sign(&message),
+        None => Ok(message),
+    }
+}
+
+/// Signs a rendered message when there is a signer (see [`Signer::sign_data`]).
+pub(crate) fn maybe_sign_data(
+    signer: Option<&Signer>,
+    message: MessageData,
+) -> Result<MessageData> {
+    match signer {
+        Some(signer) => signer.sign_data(message),
         None => Ok(message),
     }
 }

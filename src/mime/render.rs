@@ -17,28 +17,26 @@ use mail_builder::mime::{BodyPart, MimePart};
 
 use crate::message::address::Mailbox;
 use crate::message::identity::new_message_id;
+use crate::message::part_data::PartData;
 use crate::message::spec::{MessageSpec, Part};
 use crate::mime::data::{MessageData, Piece, base64_lines};
 use crate::mime::file_name;
 use crate::mime::html_text::html_to_text;
 
-/// Renders the message into memory. The output always ends with CRLF.
+/// Renders the message into memory, large files read whole and encoded by mail-builder:
+/// the reference the streamed rendering ([`MessageData::render`]) is tested against.
+#[cfg(test)]
 pub(crate) fn render(spec: &MessageSpec) -> Vec<u8> {
     let mut bytes = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write(spec, &mut bytes);
+    let _ = write_with(spec, &mut bytes, false);
     bytes
 }
 
-/// Streams the message to `out`, so that a message with a large attachment never has to
-/// be in memory whole. The output always ends with CRLF. With the Message-ID and Date
+/// Renders, with large files left as [`PLACEHOLDER`]s when `placeholders` is set (else read
+/// whole: tests only). The output always ends with CRLF. With the Message-ID and Date
 /// pinned (see [`pin_identity`]) the bytes are a pure function of the spec: rendering twice
 /// gives the same bytes, so what is sent, what `--eml` writes and what the outbox keeps agree.
-pub(crate) fn write(spec: &MessageSpec, out: impl std::io::Write) -> std::io::Result<()> {
-    write_with(spec, out, false)
-}
-
-/// Renders, with large files left as [`PLACEHOLDER`]s when `placeholders` is set.
 fn write_with(
     spec: &MessageSpec,
     out: impl std::io::Write,
@@ -193,15 +191,17 @@ fn body<'x>(spec: &'x MessageSpec, boundary: &str, placeholders: bool) -> MimePa
 fn binary_part(part: &Part, placeholders: bool) -> MimePart<'_> {
     // The file name travels in Content-Disposition (RFC 2231-encoded by mail-builder) and
     // in Content-Type's `name=`.
-    if placeholders && part.data.len() >= STREAM_MIN {
+    if placeholders && matches!(part.data, PartData::File(_)) {
         return encoded_part(part, PLACEHOLDER);
     }
     if let Some(encoded) = &part.encoded {
         return encoded_part(part, encoded);
     }
+    // Only the reference rendering of the tests reads a large file whole here.
+    let bytes = part.data.read_all().unwrap_or_default();
     MimePart {
         headers: vec![content_type(part)],
-        contents: BodyPart::Binary(Cow::Borrowed(&part.data)),
+        contents: BodyPart::Binary(bytes),
     }
 }
 
@@ -244,34 +244,36 @@ fn cte_last(mut part: MimePart<'_>) -> MimePart<'_> {
     part
 }
 
-/// Files from this size on are encoded while the message is sent, not before.
-const STREAM_MIN: usize = 1 << 20;
-
 /// Stands for a large file's base64 body in a rendered skeleton. NUL never occurs in
 /// rendered MIME (everything is encoded), so it cannot be confused with content.
 const PLACEHOLDER: &[u8] = b"\0rmail-part\0";
 
 impl MessageData {
-    /// Renders `spec`, leaving the bodies of large files to be encoded on the way out.
+    /// Renders `spec`, leaving the bodies of large files to be read and encoded on the way
+    /// out.
     pub(crate) fn render(spec: &MessageSpec) -> MessageData {
         let mut skeleton = Vec::new();
         // Writing to a Vec cannot fail.
         let _ = write_with(spec, &mut skeleton, true);
+        // In the order mail-builder writes them: inline images (inside the alternative),
+        // then attachments.
         let files = spec
             .inline
             .iter()
             .map(|i| &i.part)
             .chain(&spec.attachments)
-            .filter(|p| p.data.len() >= STREAM_MIN)
-            .map(|p| p.data.clone());
+            .filter_map(|p| match &p.data {
+                PartData::File(file) => Some(file.clone()),
+                PartData::Bytes(_) => None,
+            });
         let mut pieces = Vec::new();
         let mut rest = skeleton.as_slice();
-        for data in files {
+        for file in files {
             let Some(at) = find(rest, PLACEHOLDER) else {
                 break;
             };
             pieces.push(Piece::Bytes(rest[..at].to_vec()));
-            pieces.push(Piece::Base64(data));
+            pieces.push(Piece::File(file));
             rest = &rest[at + PLACEHOLDER.len()..];
         }
         pieces.push(Piece::Bytes(rest.to_vec()));
@@ -286,9 +288,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Encodes a part's data as MIME base64 once, for a part that many messages share (the
 /// logo or terms-and-conditions PDF of a merge). The messages are byte-for-byte what they
 /// would be otherwise; only the work is not repeated.
+/// A large file is not: it streams per message, in constant memory.
 pub(crate) fn pre_encode(part: &mut Part) {
-    if part.encoded.is_none() {
-        let mut encoded = base64_lines(&part.data);
+    if let (None, PartData::Bytes(data)) = (&part.encoded, &part.data) {
+        let mut encoded = base64_lines(data);
         // mail-builder ends its own base64 bodies with CRLF.
         encoded.extend_from_slice(b"\r\n");
         part.encoded = Some(encoded.into());
@@ -304,18 +307,17 @@ mod tests {
         let big: Vec<u8> = (0..(3 << 20) + 7)
             .map(|i: usize| (i * 7 % 251) as u8)
             .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        std::fs::write(&path, &big).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
         let mut spec = MessageSpec {
             from: Some(Mailbox::parse("a@example.com").unwrap()),
             to: vec![Mailbox::parse("b@example.com").unwrap()],
             subject: "big".into(),
             text: Some("see attachment".into()),
             attachments: vec![
-                Part {
-                    file_name: "big.bin".into(),
-                    content_type: "application/octet-stream".into(),
-                    data: big.into(),
-                    encoded: None,
-                },
+                Part::from_open_file(file, &path, "attachment").unwrap(),
                 Part {
                     file_name: "small.txt".into(),
                     content_type: "text/plain".into(),
@@ -330,8 +332,7 @@ mod tests {
         let streamed = MessageData::render(&spec);
         assert!(streamed.as_bytes().is_none(), "the big file is streamed");
         assert_eq!(streamed.len(), whole.len() as u64);
-        let mut got = Vec::new();
-        streamed.write_to(&mut got).unwrap();
+        let got = streamed.to_vec().unwrap();
         if let Some(at) = got.iter().zip(&whole).position(|(a, b)| a != b) {
             panic!(
                 "differ at {at}: {:?} vs {:?}",

@@ -46,18 +46,45 @@ pub(crate) struct LoginOptions {
     pub(crate) wait: Duration,
 }
 
+/// A profile's authorization server, as every grant talks to it: the client settings, the
+/// HTTP client and the endpoints (configured or discovered).
+#[derive(Clone, Copy)]
+pub(crate) struct AuthServer<'a> {
+    pub(crate) settings: &'a OAuthSettings,
+    pub(crate) http: &'a Http,
+    pub(crate) endpoints: &'a Endpoints,
+}
+
+impl<'a> AuthServer<'a> {
+    pub(crate) fn new(
+        settings: &'a OAuthSettings,
+        http: &'a Http,
+        endpoints: &'a Endpoints,
+    ) -> AuthServer<'a> {
+        AuthServer {
+            settings,
+            http,
+            endpoints,
+        }
+    }
+}
+
+/// The person signing in: how `rmail login` runs, and how they are told what to do.
+struct Person<'a, 'p> {
+    options: &'a LoginOptions,
+    prompt: &'a mut (dyn FnMut(Prompt) + 'p),
+}
+
 /// Runs the profile's interactive flow and returns the first tokens.
 pub(crate) fn login(
-    settings: &OAuthSettings,
-    http: &Http,
-    endpoints: &Endpoints,
+    server: &AuthServer<'_>,
     options: &LoginOptions,
     prompt: &mut dyn FnMut(Prompt),
 ) -> Result<StoredTokens> {
-    match settings.flow {
-        Flow::AuthCode => auth_code(settings, http, endpoints, options, prompt),
-        Flow::Device => device(settings, http, endpoints, options, prompt),
-        Flow::ClientCredentials => client_credentials(settings, http, endpoints),
+    match server.settings.flow {
+        Flow::AuthCode => auth_code(server, Person { options, prompt }),
+        Flow::Device => device(server, Person { options, prompt }),
+        Flow::ClientCredentials => client_credentials(server),
     }
 }
 
@@ -87,13 +114,9 @@ fn scopes(settings: &OAuthSettings) -> impl Iterator<Item = Scope> + '_ {
     settings.scopes.iter().cloned().map(Scope::new)
 }
 
-fn auth_code(
-    settings: &OAuthSettings,
-    http: &Http,
-    endpoints: &Endpoints,
-    options: &LoginOptions,
-    prompt: &mut dyn FnMut(Prompt),
-) -> Result<StoredTokens> {
+fn auth_code(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredTokens> {
+    let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
+    let Person { options, prompt } = person;
     let auth_url = endpoints.auth_url.clone().unwrap_or_default();
     let auth_url =
         AuthUrl::new(auth_url).map_err(|e| Error::config(format!("oauth.auth_url: {e}")))?;
@@ -156,13 +179,9 @@ fn open_browser(url: &str) -> std::io::Result<std::process::Child> {
         .spawn()
 }
 
-fn device(
-    settings: &OAuthSettings,
-    http: &Http,
-    endpoints: &Endpoints,
-    options: &LoginOptions,
-    prompt: &mut dyn FnMut(Prompt),
-) -> Result<StoredTokens> {
+fn device(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredTokens> {
+    let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
+    let Person { options, prompt } = person;
     let device_url = endpoints.device_url.clone().unwrap_or_default();
     let device_url = DeviceAuthorizationUrl::new(device_url)
         .map_err(|e| Error::config(format!("oauth.device_url: {e}")))?;
@@ -188,11 +207,8 @@ fn device(
 }
 
 /// Client credentials: an app-only token, no person involved.
-pub(crate) fn client_credentials(
-    settings: &OAuthSettings,
-    http: &Http,
-    endpoints: &Endpoints,
-) -> Result<StoredTokens> {
+pub(crate) fn client_credentials(server: &AuthServer<'_>) -> Result<StoredTokens> {
+    let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
     if settings.client_secret.is_none() {
         return Err(Error::config(format!(
             "profile {}: flow = \"client-credentials\" needs oauth.client_secret \
@@ -210,12 +226,8 @@ pub(crate) fn client_credentials(
 
 /// Trades the refresh token for a new access token; a rotated refresh token replaces the
 /// old one, an unrotated one is kept.
-pub(crate) fn refresh(
-    settings: &OAuthSettings,
-    http: &Http,
-    endpoints: &Endpoints,
-    refresh_token: &str,
-) -> Result<StoredTokens> {
+pub(crate) fn refresh(server: &AuthServer<'_>, refresh_token: &str) -> Result<StoredTokens> {
+    let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
     let token = RefreshToken::new(refresh_token.to_owned());
     let response = client(settings, endpoints)?
         .exchange_refresh_token(&token)

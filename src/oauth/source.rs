@@ -4,7 +4,7 @@
 //! some providers). Every new refresh token is saved before the access token is used.
 
 use super::discovery;
-use super::flow::{self, LoginOptions, Prompt, login_again};
+use super::flow::{self, AuthServer, LoginOptions, Prompt, login_again};
 use super::http::Http;
 use super::store::{StoredTokens, TokenStore};
 use super::{Flow, OAuthSettings, now};
@@ -57,7 +57,7 @@ pub(crate) fn access_token(settings: &OAuthSettings) -> Result<Secret> {
     let fresh = match (settings.flow, current) {
         (Flow::ClientCredentials, _) => {
             let endpoints = discovery::endpoints(settings, &http, false)?;
-            flow::client_credentials(settings, &http, &endpoints)?
+            flow::client_credentials(&AuthServer::new(settings, &http, &endpoints))?
         }
         (_, None) => {
             return Err(Error::new(
@@ -95,8 +95,14 @@ pub(crate) fn access_token(settings: &OAuthSettings) -> Result<Secret> {
                     ),
                 ));
             };
-            let refreshed = discovery::endpoints(settings, &http, false)
-                .and_then(|endpoints| flow::refresh(settings, &http, &endpoints, refresh_token));
+            let refreshed = discovery::endpoints(settings, &http, false).and_then(|endpoints| {
+                let server = AuthServer {
+                    settings,
+                    http: &http,
+                    endpoints: &endpoints,
+                };
+                flow::refresh(&server, refresh_token)
+            });
             let mut fresh = match refreshed {
                 Ok(fresh) => fresh,
                 // The provider is unreachable: the old token serves while it lasts.
@@ -125,7 +131,11 @@ pub(crate) fn login(
     let store = TokenStore::new(&settings.token_dir, &settings.profile)?;
     let http = Http::new(settings.timeout);
     let endpoints = discovery::endpoints(settings, &http, true)?;
-    let tokens = flow::login(settings, &http, &endpoints, options, prompt)?;
+    let tokens = flow::login(
+        &AuthServer::new(settings, &http, &endpoints),
+        options,
+        prompt,
+    )?;
     let _lock = store.lock()?;
     store.save(&tokens)?;
     Ok(TokenInfo::from(&tokens))

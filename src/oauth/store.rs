@@ -3,14 +3,15 @@
 //! `PROFILE.lock` beside it, the lock that lets one process at a time refresh.
 
 use std::fmt;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::private;
 
 /// What is kept for a profile. Its `Debug` never shows a token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,29 +100,9 @@ impl TokenStore {
     pub(crate) fn save(&self, tokens: &StoredTokens) -> Result<()> {
         self.create_dir()?;
         let path = self.path();
-        let tmp = self.dir.join(format!(".{}.json.tmp", self.profile));
         let json = serde_json::to_vec_pretty(tokens)
             .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot encode tokens: {e}")))?;
-        let result = (|| {
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            // An old temporary file keeps its mode: make sure.
-            file.set_permissions(fs::Permissions::from_mode(0o600))?;
-            (&file).write_all(&json)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            // The rename is durable once the folder is.
-            File::open(&self.dir)?.sync_all()
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(cant_write(&path, &e));
-        }
-        Ok(())
+        private::replace(&path, |file| file.write_all(&json)).map_err(|e| cant_write(&path, &e))
     }
 
     /// Takes the profile's exclusive lock, waiting for another holder to finish; released
@@ -129,22 +110,12 @@ impl TokenStore {
     pub(crate) fn lock(&self) -> Result<File> {
         self.create_dir()?;
         let path = self.dir.join(format!("{}.lock", self.profile));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| cant_write(&path, &e))?;
-        file.lock().map_err(|e| cant_write(&path, &e))?;
-        Ok(file)
+        private::lock(&path).map_err(|e| cant_write(&path, &e))
     }
 
     fn create_dir(&self) -> Result<()> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
+        // A folder that exists already is narrowed too: it holds refresh tokens.
+        private::create_dir(&self.dir)
             .and_then(|()| fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)))
             .map_err(|e| cant_write(&self.dir, &e))
     }

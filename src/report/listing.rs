@@ -126,35 +126,16 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
     }
     let mut out = String::new();
     for entry in waiting {
-        // A delivered message whose copy in Sent is still to be saved.
-        let what = what(entry);
         let next = match entry.meta.next_attempt.saturating_sub(now) {
             0 => "next attempt: at the next flush".to_string(),
             wait => format!("next attempt in {}", age(wait)),
         };
-        let _ = writeln!(
-            out,
-            "{}  waiting  age {}  attempts {}  profile {}  {what} {}\n    last error: {}; {next}",
-            entry.id,
-            age(now.saturating_sub(entry.meta.queued_at)),
-            entry.meta.attempts,
-            entry.meta.profile,
-            entry.meta.recipients.join(", "),
-            entry.meta.last_error
-        );
+        let last = format!("last error: {}; {next}", entry.meta.last_error);
+        entry_line(&mut out, entry, "waiting", &last, now);
     }
     for entry in failed {
-        let what = what(entry);
-        let _ = writeln!(
-            out,
-            "{}  failed  age {}  attempts {}  profile {}  {what} {}\n    failed: {}",
-            entry.id,
-            age(now.saturating_sub(entry.meta.queued_at)),
-            entry.meta.attempts,
-            entry.meta.profile,
-            entry.meta.recipients.join(", "),
-            entry.meta.last_error
-        );
+        let last = format!("failed: {}", entry.meta.last_error);
+        entry_line(&mut out, entry, "failed", &last, now);
     }
     let _ = writeln!(
         out,
@@ -172,6 +153,22 @@ pub(crate) fn queue(waiting: &[Entry], failed: &[Entry], dir: &Path, now: u64) -
         );
     }
     out
+}
+
+/// One kept entry: id, state, age, attempts, profile, what it is and its recipients, then
+/// `last` (the error, and when it is tried again) on a line of its own.
+fn entry_line(out: &mut String, entry: &Entry, state: &str, last: &str, now: u64) {
+    let _ = writeln!(
+        out,
+        "{}  {state}  age {}  attempts {}  profile {}  {} {}\n    {last}",
+        entry.id,
+        age(now.saturating_sub(entry.meta.queued_at)),
+        entry.meta.attempts,
+        entry.meta.profile,
+        // A delivered message whose copy in Sent is still to be saved says so.
+        what(entry),
+        entry.meta.recipients.join(", "),
+    );
 }
 
 /// "to", or what a copy-in-Sent entry is.

@@ -172,7 +172,9 @@ impl Preview {
     /// The image as a `data:` URL (its type only when it is an image type, so a browser
     /// never takes an inline part for a page).
     fn data_url(&mut self, part: &Part) -> &str {
-        let digest = sha256_hex(&part.data, 16);
+        // A large inline image is read whole here: a preview shows it.
+        let data = part.data.read_all().unwrap_or_default();
+        let digest = sha256_hex(&data, 16);
         self.images.entry(digest).or_insert_with(|| {
             let kind = if part.content_type.starts_with("image/") {
                 part.content_type.as_str()
@@ -180,7 +182,7 @@ impl Preview {
                 "application/octet-stream"
             };
             let mut url = format!("data:{kind};base64,");
-            let encoded = base64_lines(&part.data);
+            let encoded = base64_lines(&data);
             url.extend(
                 encoded
                     .iter()
@@ -213,7 +215,7 @@ fn file_item(kind: &str, part: &Part, cid: Option<&str>) -> String {
         "<li class=\"{kind}\"><span class=\"name\">{}</span>{cid} · {} · {}</li>\n",
         escape(&part.file_name),
         escape(&part.content_type),
-        size(part.data.len())
+        size(usize::try_from(part.data.len()).unwrap_or(usize::MAX))
     )
 }
 

@@ -59,6 +59,16 @@ pub(crate) struct LoginRequest {
     pub(crate) no_browser: bool,
 }
 
+/// Where one message of `send` or `sendmail` goes besides the server: the outbox that keeps
+/// it when it cannot be sent now, the delivery log, and the account its copy in Sent goes to
+/// (when the profile's `save_sent` asks for one).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Delivery {
+    pub(crate) outbox_dir: PathBuf,
+    pub(crate) log: LogSettings,
+    pub(crate) sent_copy: Option<imap::Account>,
+}
+
 /// Where delivery attempts are logged: the config's `log_file`, and stderr with `-v`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LogSettings {

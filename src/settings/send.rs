@@ -7,24 +7,19 @@ use crate::cli::SendArgs;
 use crate::config::profile::Profile;
 use crate::config::profile::SaveSent;
 use crate::error::{Error, Result};
-use crate::imap;
 use crate::message::address::Mailbox;
 use crate::message::spec::Header;
-use crate::settings::{self, Context, LogSettings};
+use crate::settings::{self, Context, Delivery};
 
 /// A resolved `rmail send`.
 #[derive(Debug)]
 pub(crate) struct SendRequest {
     /// `None` only for a dry run without any profile configured.
     pub(crate) profile: Option<Profile>,
-    pub(crate) dry_run: bool,
     pub(crate) eml: Option<PathBuf>,
     pub(crate) message: ComposeRequest,
-    /// Where a message that cannot be sent now is kept (not needed for a dry run).
-    pub(crate) outbox_dir: Option<PathBuf>,
-    pub(crate) log: LogSettings,
-    /// Where the copy in Sent goes, when the profile's `save_sent` asks for one.
-    pub(crate) sent_copy: Option<imap::Account>,
+    /// Outbox, log and Sent copy; `None` for a dry run, which needs none of them.
+    pub(crate) delivery: Option<Delivery>,
 }
 
 /// What the message is made of, as the flags and the profile say.
@@ -88,15 +83,16 @@ pub(crate) fn resolve(context: &Context<'_>, args: SendArgs) -> Result<SendReque
         }
         _ => None,
     };
+    let delivery = match args.dry_run {
+        true => None,
+        false => Some(Delivery {
+            outbox_dir: context.outbox_dir()?,
+            log: context.log(),
+            sent_copy,
+        }),
+    };
     Ok(SendRequest {
-        sent_copy,
-        outbox_dir: if args.dry_run {
-            None
-        } else {
-            Some(context.outbox_dir()?)
-        },
-        log: context.log(),
-        dry_run: args.dry_run,
+        delivery,
         eml: args.eml,
         profile,
         message,

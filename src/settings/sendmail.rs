@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use crate::cli::SendmailArgs;
 use crate::config::profile::Profile;
 use crate::error::{Error, ErrorKind, Result};
-use crate::imap;
 use crate::message::address::Mailbox;
 use crate::settings::queue::QueueRequest;
 use crate::settings::send::default_sender;
-use crate::settings::{self, Context, LogSettings, Request};
+use crate::settings::{self, Context, Delivery, Request};
 
 /// A resolved `sendmail` delivery: the message itself comes on stdin.
 #[derive(Debug, Clone)]
@@ -28,10 +27,8 @@ pub(crate) struct SendmailRequest {
     /// Recipient arguments, as given (local names are looked up in `aliases`).
     pub(crate) recipients: Vec<String>,
     pub(crate) aliases: Aliases,
-    pub(crate) outbox_dir: PathBuf,
-    pub(crate) log: LogSettings,
-    /// Where the copy in Sent goes, with `--save-sent`.
-    pub(crate) sent_copy: Option<imap::Account>,
+    /// Outbox, log, and the copy in Sent (with `--save-sent`).
+    pub(crate) delivery: Delivery,
 }
 
 /// The config's `aliases`: a bare local name (`root`) → full addresses; `default` catches
@@ -183,15 +180,17 @@ pub(crate) fn resolve(context: &Context<'_>, args: SendmailArgs) -> Result<Reque
     }
     let sent_copy = settings::sent_copy(&profile, args.save_sent)?;
     Ok(Request::Sendmail(SendmailRequest {
-        sent_copy,
+        delivery: Delivery {
+            outbox_dir: context.outbox_dir()?,
+            log: context.log(),
+            sent_copy,
+        },
         ignore_dots: args.ignore_dots || args.options.iter().any(|o| o == "i"),
         extract_recipients: args.extract_recipients,
         sender,
         full_name: args.full_name,
         recipients: args.recipients,
         aliases: Aliases(aliases),
-        outbox_dir: context.outbox_dir()?,
-        log: context.log(),
         profile,
     }))
 }

@@ -55,44 +55,51 @@ impl Default for Stuffer {
 }
 
 impl Stuffer {
-    /// Appends `chunk`, dot-stuffed, to `out`; fails on the first illegal byte.
+    /// Appends `chunk`, dot-stuffed, to `out`; fails on the first illegal byte. Runs of
+    /// ordinary bytes are found with `memchr` and copied whole: the base64 of a 100 MiB
+    /// attachment passes through here.
     pub(crate) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Violation> {
         out.reserve(chunk.len() + chunk.len() / 256 + 8);
-        let mut start = 0;
-        for (i, &b) in chunk.iter().enumerate() {
-            if self.after_cr && b != b'\n' {
-                return Err(Violation::BareCr { line: self.line });
-            }
-            match b {
-                b'\n' => {
-                    if !self.after_cr {
-                        return Err(Violation::BareLf { line: self.line });
-                    }
-                    self.after_cr = false;
-                    self.at_line_start = true;
-                    self.line_len = 0;
-                    self.line += 1;
-                    continue;
+        let mut rest = chunk;
+        while let Some(&first) = rest.first() {
+            if self.after_cr {
+                if first != b'\n' {
+                    return Err(Violation::BareCr { line: self.line });
                 }
-                b'\r' => self.after_cr = true,
-                0 => return Err(Violation::Nul { line: self.line }),
-                b'.' if self.at_line_start => {
-                    // Copy what came before, then the extra dot.
-                    out.extend_from_slice(&chunk[start..i]);
-                    out.push(b'.');
-                    start = i;
-                }
-                _ => {}
+                out.push(b'\n');
+                rest = &rest[1..];
+                self.after_cr = false;
+                self.at_line_start = true;
+                self.line_len = 0;
+                self.line += 1;
+                continue;
             }
-            self.at_line_start = false;
-            if b != b'\r' {
-                self.line_len += 1;
+            if self.at_line_start && first == b'.' {
+                // The extra dot; the line's own follows with the run below.
+                out.push(b'.');
+            }
+            let run = memchr::memchr3(b'\r', b'\n', 0, rest).unwrap_or(rest.len());
+            if run > 0 {
+                self.line_len += run;
                 if self.line_len > MAX_LINE_OCTETS {
                     return Err(Violation::LongLine { line: self.line });
                 }
+                self.at_line_start = false;
+                out.extend_from_slice(&rest[..run]);
+                rest = &rest[run..];
+            }
+            match rest.first() {
+                None => break,
+                Some(b'\r') => {
+                    out.push(b'\r');
+                    rest = &rest[1..];
+                    self.after_cr = true;
+                    self.at_line_start = false;
+                }
+                Some(b'\n') => return Err(Violation::BareLf { line: self.line }),
+                Some(_) => return Err(Violation::Nul { line: self.line }),
             }
         }
-        out.extend_from_slice(&chunk[start..]);
         Ok(())
     }
 
@@ -157,6 +164,78 @@ mod tests {
         s.push(b"\n.y\r\n", &mut out).unwrap();
         s.finish(&mut out).unwrap();
         assert_eq!(out, b"x\r\n..y\r\n.\r\n");
+    }
+
+    /// The byte-at-a-time reference the `memchr` version must agree with.
+    fn reference(chunks: &[&[u8]]) -> Result<Vec<u8>, Violation> {
+        let (mut out, mut start, mut after_cr, mut len, mut line) = (Vec::new(), true, false, 0, 1);
+        for &b in chunks.iter().flat_map(|c| c.iter()) {
+            if after_cr && b != b'\n' {
+                return Err(Violation::BareCr { line });
+            }
+            match b {
+                b'\n' if !after_cr => return Err(Violation::BareLf { line }),
+                b'\n' => {
+                    (after_cr, start, len) = (false, true, 0);
+                    line += 1;
+                    out.push(b);
+                    continue;
+                }
+                b'\r' => after_cr = true,
+                0 => return Err(Violation::Nul { line }),
+                b'.' if start => out.push(b'.'),
+                _ => {}
+            }
+            start = false;
+            if b != b'\r' {
+                len += 1;
+                if len > MAX_LINE_OCTETS {
+                    return Err(Violation::LongLine { line });
+                }
+            }
+            out.push(b);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn runs_agree_with_the_byte_at_a_time_reference() {
+        // Small alphabets make every case frequent: dots at line starts, CR LF split
+        // across chunks, bare CR and LF, NUL, long lines.
+        let mut seed = 0x2545_f491_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for round in 0..3000 {
+            let alphabet: &[u8] = if round % 3 == 0 {
+                b".\r\nab\0"
+            } else {
+                b"..\r\n\r\nab"
+            };
+            let len = (next() % 80) as usize;
+            let mut data: Vec<u8> = (0..len)
+                .map(|_| alphabet[next() as usize % alphabet.len()])
+                .collect();
+            if round % 50 == 0 {
+                data.extend(std::iter::repeat_n(b'x', 990 + round % 20));
+            }
+            let cut = if data.is_empty() {
+                0
+            } else {
+                next() as usize % data.len()
+            };
+            let (a, b) = data.split_at(cut);
+            let mut stuffer = Stuffer::default();
+            let mut out = Vec::new();
+            let got = stuffer
+                .push(a, &mut out)
+                .and_then(|()| stuffer.push(b, &mut out))
+                .map(|()| out);
+            assert_eq!(got, reference(&[a, b]), "{data:?} cut at {cut}");
+        }
     }
 
     #[test]

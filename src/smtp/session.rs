@@ -30,6 +30,7 @@ use crate::config::profile::Profile;
 use crate::config::profile::{AuthMechanism, Security};
 use crate::config::secret::Secret;
 use crate::error::{Error, ErrorKind, Result};
+use crate::message::part_data;
 use crate::message::spec::Envelope;
 use crate::mime::data::MessageData;
 use crate::smtp::classify::{Stage, reply_error};
@@ -38,6 +39,7 @@ use crate::smtp::stream::Stream;
 use crate::smtp::tls::{self, TrustOptions, fingerprint};
 use crate::smtp::utf8;
 use crate::smtp::wire::{Reply, Wire, WireError};
+use crate::trace;
 
 /// How long QUIT waits for the server's `221`: the work is done (or has failed) already.
 pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(1);
@@ -168,14 +170,12 @@ impl Session {
             Security::Tls | Security::Starttls => Some(tls_config(profile, options)?),
         };
         if options.verbose {
-            eprintln!(
-                "smtp: connecting to {server} ({})",
-                match profile.security {
-                    Security::Tls => "implicit TLS",
-                    Security::Starttls => "STARTTLS required",
-                    Security::None => "no TLS",
-                }
-            );
+            let how = match profile.security {
+                Security::Tls => "implicit TLS",
+                Security::Starttls => "STARTTLS required",
+                Security::None => "no TLS",
+            };
+            trace::verbose(&format!("smtp: connecting to {server} ({how})"));
         }
         let mut stream = Stream::connect(&profile.host, profile.port, profile.timeout)
             .map_err(|e| connect_error(&server, &e))?;
@@ -382,7 +382,7 @@ impl Session {
         self.trace_out(&format!("({} bytes of message data)", message.len()));
         match stuffed {
             Some(bytes) => self.write(&bytes)?,
-            None => self.upload(message.chunks(UPLOAD_WRITE).map(Cow::Borrowed))?,
+            None => self.upload(message.chunks(UPLOAD_WRITE).map(|c| Ok(Cow::Borrowed(c))))?,
         }
         self.finish()
     }
@@ -397,8 +397,7 @@ impl Session {
         if let Some(bytes) = message.as_bytes() {
             return self.send(envelope, bytes);
         }
-        let head = message.chunks().next().unwrap_or_default().into_owned();
-        self.begin(envelope, &head, message.len())?;
+        self.begin(envelope, message.head(), message.len())?;
         self.trace_out(&format!(
             "({} bytes of message data, streamed)",
             message.len()
@@ -414,21 +413,32 @@ impl Session {
     }
 
     /// Streams message data after `354`, dot-stuffed and checked chunk by chunk. An
-    /// illegal byte cuts the connection before the final dot, so nothing is delivered.
-    fn upload<'a>(&mut self, chunks: impl Iterator<Item = Cow<'a, [u8]>>) -> Result<()> {
+    /// illegal byte, or a chunk that cannot be read (an attachment that changed since it
+    /// was opened), cuts the connection before the final dot, so nothing is delivered.
+    fn upload<'a>(
+        &mut self,
+        chunks: impl Iterator<Item = std::io::Result<Cow<'a, [u8]>>>,
+    ) -> Result<()> {
         let mut stuffer = Stuffer::default();
         let mut out = Vec::with_capacity(UPLOAD_WRITE + (8 << 10));
-        let cut = |session: &mut Session, e: data::Violation| {
+        let cut = |session: &mut Session, why: String| {
             session.state = State::Broken;
             session.wire.shutdown();
-            Error::data(format!(
-                "the message cannot go on the wire as it is: {e}; the upload was cut off \
-                 before its end, so nothing was delivered"
-            ))
+            format!("{why}; the upload was cut off before its end, so nothing was delivered")
         };
         for chunk in chunks {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    let err = part_data::input_error(&e)
+                        .unwrap_or_else(|| Error::new(ErrorKind::NoInput, e.to_string()));
+                    let message = cut(self, err.message().to_string());
+                    return Err(Error::new(err.kind(), message));
+                }
+            };
             if let Err(e) = stuffer.push(&chunk, &mut out) {
-                return Err(cut(self, e));
+                let why = format!("the message cannot go on the wire as it is: {e}");
+                return Err(Error::data(cut(self, why)));
             }
             if out.len() >= UPLOAD_WRITE {
                 self.write(&out)?;
@@ -436,7 +446,8 @@ impl Session {
             }
         }
         if let Err(e) = stuffer.finish(&mut out) {
-            return Err(cut(self, e));
+            let why = format!("the message cannot go on the wire as it is: {e}");
+            return Err(Error::data(cut(self, why)));
         }
         self.write(&out)
     }
@@ -660,16 +671,17 @@ impl Session {
 
     fn trace_out(&self, line: &str) {
         if self.verbose {
-            eprintln!("smtp: -> {line}");
+            trace::verbose(&format!("smtp: -> {line}"));
         }
     }
 
     fn trace_in(&self, line: &str) {
         if self.verbose {
-            match &self.redact {
-                Some(secret) => eprintln!("smtp: <- {}", super::redact::auth_reply(line, secret)),
-                None => eprintln!("smtp: <- {line}"),
-            }
+            let line = match &self.redact {
+                Some(secret) => super::redact::auth_reply(line, secret),
+                None => line.to_string(),
+            };
+            trace::verbose(&format!("smtp: <- {line}"));
         }
     }
 }

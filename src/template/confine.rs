@@ -110,6 +110,7 @@ fn refusal(why: Refused, relative: &str, roots: &[&Path], what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::part_data::PartData;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
@@ -146,7 +147,7 @@ mod tests {
 
         // Swapped after the check: the read opens it again and refuses.
         let checked = confine("ok/file.pdf", &roots, "attachment").unwrap();
-        assert_eq!(checked.read().unwrap().data.as_ref(), b"x");
+        assert_eq!(checked.read().unwrap().data, PartData::from(&b"x"[..]));
         std::fs::remove_file(root.join("ok/file.pdf")).unwrap();
         std::os::unix::fs::symlink(outer.path().join("secret"), root.join("ok/file.pdf")).unwrap();
         let err = checked.read().unwrap_err();

@@ -3,29 +3,18 @@
 //! endlessly (/dev/zero, a FIFO), and what is sent is what was checked.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{Received, Rmail, Server, rmail};
+use crate::support::write_file as write;
+use crate::support::{Received, Rmail, Server};
 use mail_parser::MimeHeaders;
 
 const SECRET: &str = "TOP SECRET outside the folder";
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 /// The attachments of a received message: (file name, bytes).
@@ -103,7 +92,7 @@ fn files_swapped_during_a_merge_are_never_read_outside_the_folder() {
         started.elapsed() < Duration::from_secs(30),
         "the merge must not hang on a FIFO or read /dev/zero: {stderr}"
     );
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     let got = server.messages();
     for m in &got {
         assert!(
@@ -163,7 +152,7 @@ fn a_fifo_or_device_is_refused_before_sending() {
         run.stderr.contains("row 1") && run.stderr.contains("row 2"),
         "{run}"
     );
-    std::thread::sleep(Duration::from_millis(100));
+    server.wait_idle();
     assert_eq!(server.connections(), 0);
 
     // `send --attach` too.

@@ -128,7 +128,7 @@ fn assert_kept_then_flushed_once(cmd: &Rmail, run: &Run, healthy: &Server) {
     assert!(got[before].text().contains("backup.sh: 3 archives written"));
     assert!(cmd.outbox_ids().is_empty());
     cron_flush(cmd).assert_success();
-    std::thread::sleep(Duration::from_millis(100));
+    healthy.wait_idle();
     assert_eq!(
         healthy.messages().len(),
         before + 1,
@@ -216,7 +216,7 @@ fn no_usable_config_keeps_the_message_as_it_was_read() {
         assert!(got[0].parsed().date().is_some() && got[0].parsed().message_id().is_some());
         assert!(cmd.outbox_ids().is_empty());
         cron_flush(&cmd).assert_success();
-        std::thread::sleep(Duration::from_millis(100));
+        server.wait_idle();
         assert_eq!(server.messages().len(), 1);
     }
 }

@@ -5,10 +5,11 @@
 //! named).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Rmail, Server, rmail};
+use crate::support::write_file as write;
+use crate::support::{Rmail, Server};
 use mail_parser::{Address, HeaderValue};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,19 +22,7 @@ subject = \"Hello {{ name }}\"\n\
 Dear {{ name }}.\n";
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 fn merge(rmail: &Rmail, template: &Path, data: &Path) -> crate::support::Run {
@@ -66,7 +55,7 @@ fn to_mailboxes(m: &crate::support::Received) -> Vec<(Option<String>, Option<Str
 
 #[track_caller]
 fn assert_nothing_sent(server: &Server) {
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     assert!(server.messages().is_empty(), "something was sent");
     assert_eq!(server.connections(), 0, "{}", server.session_log());
 }

@@ -7,24 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Rmail, Server, rmail, rmail_bin};
+use crate::support::write_file as write;
+use crate::support::{Rmail, Server, rmail_bin};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn rmail_for(server: &Server) -> Rmail {
-    let rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"Billing <billing@example.com>\"\n",
-        server.profile_toml("test")
-    ));
-    rmail
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, "")
 }
 
 /// `mail/t.txt` and `mail/rows.csv` with `n` rows to pN@example.com.
@@ -99,7 +88,7 @@ fn a_second_run_of_the_same_merge_refuses_at_once_naming_the_journal() {
     assert_eq!(run.stderr.trim_end().lines().count(), 1, "{run}");
 
     assert!(child.wait().unwrap().success());
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     let counts = count_per_recipient(&server);
     assert_eq!(counts.len(), 10, "{counts:?}");
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
@@ -176,7 +165,7 @@ fn a_journal_that_cannot_be_written_stops_before_the_next_row_and_names_it() {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .count();
     assert!(recorded > 5 && recorded < 200, "{recorded} rows journaled");
-    std::thread::sleep(Duration::from_millis(200));
+    server.wait_idle();
     let sent = server.messages().len();
     // The row whose record failed went; nothing after it.
     assert_eq!(sent, recorded + 1, "{stderr}");

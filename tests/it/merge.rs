@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::write_file as write;
 use crate::support::{Received, Rmail, Server, ServerOptions, rmail};
 use mail_parser::MimeHeaders;
 use tempfile::TempDir;
@@ -15,16 +16,7 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A sealed rmail whose config has one profile pointing at `server`.
 fn rmail_for(server: &Server, extra: &str) -> Rmail {
-    crate::support::rmail_for(server, "test", "Billing <billing@example.com>", extra)
-}
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(&path, content).unwrap();
-    path
+    crate::support::rmail_for(server, "test", crate::support::BILLING, extra)
 }
 
 /// `name,email,invoice` rows: Person N <pN@example.com>, INV-N.
@@ -719,4 +711,94 @@ fn progress_bar_only_on_a_terminal() {
     run.assert_success();
     assert!(!run.stderr.contains("ETA"), "{run}");
     assert_eq!(run.stderr.trim().lines().count(), 1, "{run}");
+}
+
+/// Row attachments of 3 MiB (streamed from the files opened for each row) arrive
+/// byte-identical, and so do the attachments in a dry run's `.eml` files.
+#[test]
+fn large_row_attachments_arrive_byte_identical() {
+    let server = Server::plain();
+    let dir = tempfile::tempdir().unwrap();
+    let template = write(
+        dir.path(),
+        "mail/invoice.txt",
+        TEXT_TEMPLATE.replacen(
+            "+++\nDear",
+            "attach = [\"pdf/{{ invoice }}.pdf\"]\n+++\nDear",
+            1,
+        ),
+    );
+    let data = write(dir.path(), "mail/data.csv", people_csv(2));
+    let file = |i: u32| -> Vec<u8> {
+        (0..(3u32 << 20) + 1)
+            .map(|b| (b.wrapping_add(i).wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect()
+    };
+    for i in 1..=2 {
+        write(dir.path(), &format!("mail/pdf/INV-{i}.pdf"), file(i));
+    }
+    let mut rmail = rmail_for(&server, "");
+    rmail.args(merge_args(&template, &data));
+    rmail.run().assert_success();
+    let got = server.wait_for(2, WAIT);
+    assert_each_once(&got, 2);
+    for m in &got {
+        let i: u32 = if m.rcpt_tos[0] == "p1@example.com" {
+            1
+        } else {
+            2
+        };
+        let parsed = m.parsed();
+        let files: Vec<_> = parsed.attachments().collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            files[0].attachment_name(),
+            Some(format!("INV-{i}.pdf").as_str())
+        );
+        assert!(files[0].contents() == file(i).as_slice(), "row {i}");
+    }
+
+    let out = dir.path().join("out");
+    let mut dry = rmail.again();
+    dry.args(merge_args(&template, &data))
+        .arg("--dry-run")
+        .arg("--out-dir")
+        .arg(&out);
+    dry.run().assert_success();
+    for i in 1..=2u32 {
+        let eml = fs::read(out.join(format!("{i:04}.eml"))).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
+        let attachment = parsed.attachments().next().unwrap();
+        assert!(
+            attachment.contents() == file(i).as_slice(),
+            ".eml of row {i}"
+        );
+    }
+}
+
+/// A `log_file` that cannot be written does not fail the merge, and is warned about once a
+/// run, not once a row.
+#[test]
+fn an_unwritable_log_file_is_warned_about_once() {
+    let server = Server::plain();
+    let (dir, template, data) = merge_dir(5);
+    // A folder where the log file should be: every append fails.
+    let log = dir.path().join("rmail.log");
+    fs::create_dir(&log).unwrap();
+    let rmail = rmail();
+    rmail.write_config(&format!(
+        "log_file = {}\n{}from = \"billing@example.com\"\n",
+        crate::support::toml_string(&log.display().to_string()),
+        server.profile_toml("test")
+    ));
+    let run = rmail.again().args(merge_args(&template, &data)).run();
+    run.assert_success();
+    assert_each_once(&server.wait_for(5, WAIT), 5);
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cannot write log_file"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{run}");
+    assert!(warnings[0].starts_with("rmail: warning: "), "{run}");
 }

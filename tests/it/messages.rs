@@ -4,15 +4,9 @@
 //! key gets a "did you mean".
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
+use crate::support::write_file as write;
 use crate::support::{Certs, Server, ServerOptions, rmail, rmail_for};
-
-fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, content).unwrap();
-    path
-}
 
 /// Rust's debug rendering of an error, which a user must never have to read.
 fn assert_no_debug_text(stderr: &str) {

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::write_file as write;
 use crate::support::{PYTHON, rmail};
 
 const BROWSER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/browser.py");
@@ -14,12 +15,6 @@ const IMAGE_COLOUR: &str = "13a45c";
 const IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/fixtures/green.png");
 /// What an injected script would paint the page with.
 const INJECTED_COLOUR: &str = "ff00ff";
-
-fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
-}
 
 /// What chromium saw: the DOM and how many pixels had each colour asked about.
 struct Seen {

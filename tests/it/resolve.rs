@@ -1,16 +1,10 @@
 //! The resolve step: every default a profile supplies reaches the command, and everything
 //! about a command line is decided before stdin is read or anything is sent.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::write_file as write;
 use crate::support::{Server, rmail, rmail_for, sendmail};
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// `max_per_second` in the profile paces a merge given no `--rate`: 4 rows at 2/s take the
 /// slots 0, 0.5, 1.0 and 1.5 s, so the merge cannot finish in under 1.5 s.

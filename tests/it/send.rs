@@ -458,3 +458,105 @@ fn large_attachment_is_streamed_byte_identical() {
         got[1].raw
     );
 }
+
+/// A 3 MiB attachment sent through the scripted raw server, which holds the session at
+/// `354` (trickling the reply) while `change` alters the file rmail has already opened.
+/// Returns the run and the server. `extra` goes into the profile (a DKIM key).
+pub(crate) fn attachment_changed_at_data(
+    extra: &str,
+    change: impl FnOnce(&Path) + Send + 'static,
+) -> (crate::support::Run, crate::support::raw::RawServer, PathBuf) {
+    use crate::support::raw::{RawOptions, RawServer};
+    let server = RawServer::start(
+        RawOptions::new()
+            .reply("DATA", "trickle:354 go ahead")
+            .trickle_delay(0.1),
+    );
+    let cmd = rmail();
+    let big = cmd.home().join("backup.tar");
+    std::fs::write(&big, vec![b'x'; 3 << 20]).unwrap();
+    let eml = cmd.home().join("sent.eml");
+    cmd.write_config(&format!(
+        "default_profile = \"t\"\n{}{extra}from = \"job@example.com\"\n",
+        server.profile_toml("t")
+    ));
+    // Waits for DATA, then changes the file while the 354 is still trickling in.
+    let events = server.dir().join("events.jsonl");
+    let path = big.clone();
+    let changer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::time::Instant::now() < deadline {
+            let log = std::fs::read_to_string(&events).unwrap_or_default();
+            if log.contains("\"line\": \"DATA\"") || log.contains("\"line\":\"DATA\"") {
+                change(&path);
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
+    let mut send = cmd.again();
+    send.args([
+        "send",
+        "--to",
+        "a@example.com",
+        "-s",
+        "backup",
+        "--text",
+        "x",
+    ])
+    .arg("--attach")
+    .arg(&big)
+    .arg("--eml")
+    .arg(&eml);
+    let run = send.run();
+    assert!(
+        changer.join().unwrap(),
+        "rmail never sent DATA: {run}\n{}",
+        server.log()
+    );
+    // The message cannot be sent as it was composed: nothing is kept to retry.
+    assert!(send.outbox_ids().is_empty(), "nothing is kept: {run}");
+    server.wait_closed(1, WAIT);
+    (run, server, eml)
+}
+
+/// Asserts what a change under rmail's feet must give: exit 65 with one line naming the
+/// file, no final dot (the server accepted nothing), the connection cut.
+#[track_caller]
+pub(crate) fn assert_cut_off(run: &crate::support::Run, server: &crate::support::raw::RawServer) {
+    run.assert_code(65);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "one line: {run}");
+    assert!(
+        run.stderr.contains("backup.tar changed") && run.stderr.contains("nothing was delivered"),
+        "{run}"
+    );
+    assert!(
+        server.data().is_empty(),
+        "the server must never see the final dot:\n{}",
+        server.log()
+    );
+    assert!(
+        !server.verbs().iter().any(|v| v == "QUIT"),
+        "the connection is cut, not ended politely after a message: {:?}",
+        server.verbs()
+    );
+}
+
+/// A large attachment is read while it is sent, from the file opened at compose time: a
+/// file truncated or grown after that is never delivered as something else.
+#[test]
+fn an_attachment_that_shrinks_or_grows_during_sending_is_never_delivered() {
+    let (run, server, _) = attachment_changed_at_data("", |path| {
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.set_len(1 << 20).unwrap();
+    });
+    assert_cut_off(&run, &server);
+
+    let (run, server, _) = attachment_changed_at_data("", |path| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        file.write_all(b"appended later").unwrap();
+    });
+    assert_cut_off(&run, &server);
+}

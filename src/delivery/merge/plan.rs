@@ -14,7 +14,9 @@ use crate::delivery::merge::journal::Journal;
 use crate::delivery::merge::key;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::address::Mailbox;
+use crate::message::part_data;
 use crate::message::spec::{Envelope, Header, MessageSpec, Part};
+use crate::mime::data::MessageData;
 use crate::mime::{dkim, render as mime};
 use crate::template::confine::Confined;
 use crate::template::{self, Rendered, Template};
@@ -199,10 +201,10 @@ impl Plan {
     }
 
     /// The message for one row, as bytes: rendered again (checking kept nothing of it).
-    pub(crate) fn build(&self, row: &Row) -> Result<(Envelope, Vec<u8>)> {
+    pub(crate) fn build(&self, row: &Row) -> Result<(Envelope, MessageData)> {
         let spec = self.spec(row)?;
-        let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
-        Ok((spec.envelope(), bytes))
+        let message = dkim::maybe_sign_data(self.signer.as_ref(), MessageData::render(&spec))?;
+        Ok((spec.envelope(), message))
     }
 
     /// The message for one row, with its files read.
@@ -369,10 +371,12 @@ impl Plan {
                 continue;
             }
             let spec = self.spec(&row)?;
-            let bytes = dkim::maybe_sign(self.signer.as_ref(), mime::render(&spec))?;
+            let message = dkim::maybe_sign_data(self.signer.as_ref(), MessageData::render(&spec))?;
             let name = format!("{:0width$}.eml", row.number);
             let path = out_dir.join(&name);
-            std::fs::write(&path, bytes).map_err(|e| cant(&path, e))?;
+            std::fs::File::create(&path)
+                .and_then(|file| message.write_to(std::io::BufWriter::new(file)))
+                .map_err(|e| part_data::input_error(&e).unwrap_or_else(|| cant(&path, e)))?;
             each(&row, &name, &spec, &spec.envelope())?;
             written += 1;
         }

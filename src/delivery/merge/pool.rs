@@ -16,6 +16,7 @@ use crate::delivery::log::{Delivery, DeliveryLog, Outcome as Logged};
 use crate::delivery::merge::pace::Pace;
 use crate::error::{Error, ErrorKind, Result};
 use crate::message::spec::Envelope;
+use crate::mime::data::MessageData;
 use crate::smtp::session::{ConnectOptions, Session};
 
 /// How long a connection may sit unused before the next message gets a new one.
@@ -25,7 +26,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(20);
 const READ_AHEAD: usize = 8;
 
 /// Builds the message of a job: its envelope and bytes.
-pub(crate) type Build<'a, J> = dyn Fn(&J) -> Result<(Envelope, Vec<u8>)> + Sync + 'a;
+pub(crate) type Build<'a, J> = dyn Fn(&J) -> Result<(Envelope, MessageData)> + Sync + 'a;
 
 /// Records that the server accepted a job (with its recipients): the journal. It runs on
 /// the session's thread before that session takes another job, so a journal that cannot be
@@ -41,7 +42,7 @@ pub(crate) enum Event<J> {
         to: String,
         /// What was accepted, for a copy in Sent.
         envelope: Envelope,
-        message: Vec<u8>,
+        message: MessageData,
     },
     Failed {
         row: J,
@@ -326,7 +327,7 @@ impl<J> Shared<'_, '_, J> {
                 },
             };
             last_used = Instant::now();
-            let sent = current.send(&envelope, &bytes);
+            let sent = current.send_data(&envelope, &bytes);
             let (logged, detail) = match &sent {
                 Ok(reply) => (Logged::Sent, reply.as_str()),
                 Err(error) => (Logged::Failed, error.reply().unwrap_or(error.message())),
@@ -334,7 +335,7 @@ impl<J> Shared<'_, '_, J> {
             self.pool.log.record(&Delivery::of(
                 &self.pool.profile.name,
                 &envelope,
-                bytes.len(),
+                bytes.len() as usize,
                 logged,
                 detail,
             ));

@@ -68,6 +68,19 @@ pub fn rmail_for(server: &Server, name: &str, from: &str, extra: &str) -> Rmail 
     rmail
 }
 
+/// The sender of the merge tests.
+pub const BILLING: &str = "Billing <billing@example.com>";
+
+/// Writes `content` to `dir/name`, creating the folders between; returns the path.
+pub fn write_file(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("create the folders of a test file");
+    }
+    fs::write(&path, content).expect("write a test file");
+    path
+}
+
 /// A config whose default profile is `t` (`profile_toml` is its `[profiles.t]` table),
 /// sending as `from`.
 pub fn default_config(profile_toml: &str, from: &str) -> String {
@@ -748,6 +761,49 @@ pub struct Server {
 /// How long to wait for smtpd.py's `PORT n` line.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Starts a test server (`command`, with stdin and stdout piped for it) and waits up to
+/// `timeout` for the line `PREFIX value` it prints once it listens; returns the running
+/// child and the value. stdout is read on a thread, so the wait can time out, and drained
+/// afterwards, so the server can never block on it. On failure the child is gone and the
+/// error says why.
+pub fn start_announcing(
+    command: &mut Command,
+    prefix: &'static str,
+    timeout: Duration,
+) -> Result<(Child, String), String> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(value) = line.strip_prefix(prefix) {
+                let _ = tx.send(value.trim().to_owned());
+                break;
+            }
+        }
+        for _ in lines {}
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(value) => Ok((child, value)),
+        Err(outcome) => {
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            Err(match outcome {
+                mpsc::RecvTimeoutError::Timeout => format!("no {prefix}line within {timeout:?}"),
+                mpsc::RecvTimeoutError::Disconnected => {
+                    format!("it exited ({status}) without a {prefix}line")
+                }
+            })
+        }
+    }
+}
+
 impl Server {
     /// Starts smtpd.py with these options and waits until it listens.
     #[track_caller]
@@ -758,54 +814,30 @@ impl Server {
             .expect("create a directory for the test SMTP server");
         let stderr_path = dir.path().join("smtpd.stderr");
         let stderr = fs::File::create(&stderr_path).expect("create smtpd.stderr");
-        let mut child = Command::new(PYTHON)
-            .arg(SMTPD)
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--exit-on-stdin-eof")
-            .args(options.to_args())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {PYTHON} {SMTPD}: {e}; is python3 installed?"));
-
-        // Read stdout on a thread so the wait for `PORT n` can time out.
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(port) = line.strip_prefix("PORT ") {
-                    let _ = tx.send(port.trim().parse::<u16>().ok());
-                    break;
-                }
-            }
-            // Keep draining (smtpd.py prints nothing else) so it can never block on stdout.
-            for _ in lines {}
-        });
-        let port = match rx.recv_timeout(SERVER_START_TIMEOUT) {
-            Ok(Some(port)) => port,
-            outcome => {
-                let _ = child.kill();
-                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                let why = match outcome {
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        format!("no PORT line within {SERVER_START_TIMEOUT:?}")
-                    }
-                    Ok(None) => "malformed PORT line".to_owned(),
-                    _ => format!("it exited ({status}) without a PORT line"),
-                };
-                panic!(
-                    "test SMTP server did not start: {why}.\n\
-                     Is python3-aiosmtpd installed (apt-get install python3-aiosmtpd)? \
-                     It must be importable by {PYTHON}.\ncommand: {PYTHON} {SMTPD} {}\n\
-                     --- smtpd.py stderr ---\n{}",
-                    options.to_args().join(" "),
-                    fs::read_to_string(&stderr_path).unwrap_or_default()
-                );
-            }
+        let started = start_announcing(
+            Command::new(PYTHON)
+                .arg(SMTPD)
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--exit-on-stdin-eof")
+                .args(options.to_args())
+                .stderr(stderr),
+            "PORT ",
+            SERVER_START_TIMEOUT,
+        );
+        let (mut child, port) = match started.and_then(|(child, port)| match port.parse::<u16>() {
+            Ok(port) => Ok((child, port)),
+            Err(_) => Err(format!("malformed PORT line: {port}")),
+        }) {
+            Ok(started) => started,
+            Err(why) => panic!(
+                "test SMTP server did not start: {why}.\n\
+                 Is python3-aiosmtpd installed (apt-get install python3-aiosmtpd)? \
+                 It must be importable by {PYTHON}.\ncommand: {PYTHON} {SMTPD} {}\n\
+                 --- smtpd.py stderr ---\n{}",
+                options.to_args().join(" "),
+                fs::read_to_string(&stderr_path).unwrap_or_default()
+            ),
         };
         let stdin = child.stdin.take();
         Server {

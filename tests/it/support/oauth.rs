@@ -10,14 +10,13 @@
 //! - [`browser_script`] writes a `$BROWSER` that does what [`authorize`] does.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use tempfile::TempDir;
+
+use super::start_announcing;
 
 /// Where provider.mjs, user.mjs and node_modules live.
 pub const OAUTH_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/oauth");
@@ -54,42 +53,25 @@ impl Provider {
             .tempdir()
             .expect("create a directory for the provider");
         let stderr = fs::File::create(dir.path().join("provider.stderr")).expect("stderr file");
-        let mut child = Command::new(NODE)
-            .arg(Path::new(OAUTH_DIR).join("provider.mjs"))
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--access-ttl")
-            .arg(access_ttl.to_string())
-            .current_dir(OAUTH_DIR)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {NODE}: {e}; is Node.js installed?"));
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(issuer) = line.strip_prefix("ISSUER ") {
-                    let _ = tx.send(issuer.trim().to_owned());
-                    break;
-                }
-            }
-            for _ in lines {}
+        let started = start_announcing(
+            Command::new(NODE)
+                .arg(Path::new(OAUTH_DIR).join("provider.mjs"))
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--access-ttl")
+                .arg(access_ttl.to_string())
+                .current_dir(OAUTH_DIR)
+                .stderr(stderr),
+            "ISSUER ",
+            Duration::from_secs(30),
+        );
+        let (mut child, issuer) = started.unwrap_or_else(|why| {
+            panic!(
+                "the OAuth provider did not start ({why}; is Node.js installed?)\n\
+                 --- provider.stderr ---\n{}",
+                fs::read_to_string(dir.path().join("provider.stderr")).unwrap_or_default()
+            )
         });
-        let issuer = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(issuer) => issuer,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "the OAuth provider did not start\n--- provider.stderr ---\n{}",
-                    fs::read_to_string(dir.path().join("provider.stderr")).unwrap_or_default()
-                );
-            }
-        };
         let stdin = child.stdin.take();
         Provider {
             child,

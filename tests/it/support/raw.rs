@@ -10,16 +10,14 @@
 //! ```
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, ChildStdin, Command};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::{Certs, PYTHON, SessionLine, toml_string};
+use super::{Certs, PYTHON, SessionLine, start_announcing, toml_string};
 
 /// The raw SMTP server script.
 pub const RAWSMTP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/support/rawsmtp.py");
@@ -122,38 +120,27 @@ impl RawServer {
             .expect("create a directory for the raw SMTP server");
         let stderr_path = dir.path().join("rawsmtp.stderr");
         let stderr = fs::File::create(&stderr_path).expect("create rawsmtp.stderr");
-        let mut child = Command::new(PYTHON)
-            .arg(RAWSMTP)
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--exit-on-stdin-eof")
-            .args(&options.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {PYTHON} {RAWSMTP}: {e}"));
-        let stdout = child.stdout.take().expect("stdout was piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(port) = line.strip_prefix("PORT ") {
-                    let _ = tx.send(port.trim().parse::<u16>().ok());
-                    break;
-                }
-            }
-            for _ in lines {}
-        });
-        let Ok(Some(port)) = rx.recv_timeout(Duration::from_secs(20)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "rawsmtp.py did not start ({:?}):\n{}",
+        let started = start_announcing(
+            Command::new(PYTHON)
+                .arg(RAWSMTP)
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--exit-on-stdin-eof")
+                .args(&options.args)
+                .stderr(stderr),
+            "PORT ",
+            Duration::from_secs(20),
+        );
+        let (mut child, port) = match started.map(|(child, port)| (child, port.parse::<u16>())) {
+            Ok((child, Ok(port))) => (child, port),
+            outcome => panic!(
+                "rawsmtp.py did not start ({:?}): {}\n{}",
                 options.args,
+                outcome
+                    .err()
+                    .unwrap_or_else(|| "malformed PORT line".into()),
                 fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
+            ),
         };
         let stdin = child.stdin.take();
         RawServer {
