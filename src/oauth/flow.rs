@@ -181,7 +181,6 @@ fn open_browser(url: &str) -> std::io::Result<std::process::Child> {
 
 fn device(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredTokens> {
     let (settings, http, endpoints) = (server.settings, server.http, server.endpoints);
-    let Person { options, prompt } = person;
     let device_url = endpoints.device_url.clone().unwrap_or_default();
     let device_url = DeviceAuthorizationUrl::new(device_url)
         .map_err(|e| Error::config(format!("oauth.device_url: {e}")))?;
@@ -191,14 +190,14 @@ fn device(server: &AuthServer<'_>, person: Person<'_, '_>) -> Result<StoredToken
         .add_scopes(scopes(settings))
         .request(http)
         .map_err(|e| token_error(settings, endpoints.device_url.as_deref().unwrap_or(""), e))?;
-    prompt(Prompt::Device {
+    (person.prompt)(Prompt::Device {
         verification_uri: printable(details.verification_uri()),
         user_code: printable(details.user_code().secret()),
         expires_in: details.expires_in(),
     });
     // oauth2 polls at the server's interval, slows down on slow_down and keeps waiting
     // on authorization_pending.
-    let wait = options.wait.min(details.expires_in());
+    let wait = person.options.wait.min(details.expires_in());
     let response = client
         .exchange_device_access_token(&details)
         .request(http, std::thread::sleep, Some(wait))
