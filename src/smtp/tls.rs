@@ -47,7 +47,10 @@ pub(crate) fn client_config(
         return Ok(Arc::new(
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate { provider }))
+                .with_custom_certificate_verifier(Arc::new(Verifier {
+                    chain: Chain::Any,
+                    provider,
+                }))
                 .with_no_client_auth(),
         ));
     }
@@ -57,12 +60,14 @@ pub(crate) fn client_config(
             .with_no_client_auth(),
         Some((path, pem)) => {
             let ca_file = ca_file_roots(profile_name, path, pem)?;
-            let verifier = CaFileFirst {
-                ca_file: verifier(ca_file.clone(), &provider).map_err(|e| {
-                    Error::config(format!("profile '{profile_name}': cannot set up TLS: {e}"))
-                })?,
-                union: std::sync::OnceLock::new(),
-                ca_roots: ca_file,
+            let verifier = Verifier {
+                chain: Chain::CaFileFirst {
+                    ca_file: verifier(ca_file.clone(), &provider).map_err(|e| {
+                        Error::config(format!("profile '{profile_name}': cannot set up TLS: {e}"))
+                    })?,
+                    union: std::sync::OnceLock::new(),
+                    ca_roots: ca_file,
+                },
                 provider: Arc::clone(&provider),
             };
             builder
@@ -115,22 +120,37 @@ fn verifier(
         .map_err(|e| rustls::Error::General(e.to_string()))
 }
 
-/// Trusts the system store plus `ca_file`, as rustls's verifier with both sets of roots
-/// does, but reads the system store only when it is needed. Reading and decoding it is
-/// most of what TLS adds to a one-off send (about 140 roots, and with `SSL_CERT_DIR` set
-/// every file of the folder too). A chain that ends at a `ca_file` root is valid whatever
-/// else is trusted, so it is accepted at once; any other chain gets the full verifier with
-/// both sets, so the verdict and its error are the same as with both loaded up front.
+/// rmail's certificate verifier: which chains it accepts is [`Chain`]; handshake signatures
+/// are always checked with the provider's algorithms, so the server must hold the key of the
+/// certificate it showed.
 #[derive(Debug)]
-struct CaFileFirst {
-    ca_file: Arc<WebPkiServerVerifier>,
-    ca_roots: RootCertStore,
-    /// System store plus `ca_file`, built on first need.
-    union: std::sync::OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, rustls::Error>>,
+struct Verifier {
+    chain: Chain,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for CaFileFirst {
+/// Which certificate chains a [`Verifier`] accepts.
+#[derive(Debug)]
+enum Chain {
+    /// Any: the certificate is pinned (`tls_fingerprint`), and the pin is compared after
+    /// the handshake.
+    Any,
+    /// One the system store plus `ca_file` trusts, as rustls's verifier with both sets of
+    /// roots does, but with the system store read only when it is needed: reading and
+    /// decoding it is most of what TLS adds to a one-off send (about 140 roots, and with
+    /// `SSL_CERT_DIR` set every file of the folder too). A chain that ends at a `ca_file`
+    /// root is valid whatever else is trusted, so it is accepted at once; any other chain
+    /// gets the full verifier with both sets, so the verdict and its error are the same as
+    /// with both loaded up front.
+    CaFileFirst {
+        ca_file: Arc<WebPkiServerVerifier>,
+        ca_roots: RootCertStore,
+        /// System store plus `ca_file`, built on first need.
+        union: std::sync::OnceLock<std::result::Result<Arc<WebPkiServerVerifier>, rustls::Error>>,
+    },
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -139,19 +159,22 @@ impl ServerCertVerifier for CaFileFirst {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let by_ca_file = self.ca_file.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let Chain::CaFileFirst {
+            ca_file,
+            ca_roots,
+            union,
+        } = &self.chain
+        else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let by_ca_file =
+            ca_file.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
         if by_ca_file.is_ok() {
             return by_ca_file;
         }
-        let union = self.union.get_or_init(|| {
+        let union = union.get_or_init(|| {
             let mut roots = system_store();
-            roots.roots.extend(self.ca_roots.roots.iter().cloned());
+            roots.roots.extend(ca_roots.roots.iter().cloned());
             verifier(roots, &self.provider)
         });
         match union {
@@ -168,7 +191,8 @@ impl ServerCertVerifier for CaFileFirst {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.ca_file.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -177,11 +201,14 @@ impl ServerCertVerifier for CaFileFirst {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.ca_file.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.ca_file.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -213,52 +240,6 @@ fn system_roots() -> Vec<CertificateDer<'static>> {
             rustls_native_certs::load_certs_from_paths(Some(bundle), None).certs
         }
         _ => rustls_native_certs::load_native_certs().certs,
-    }
-}
-
-/// Accepts any certificate chain, but still checks that the server holds the key of the
-/// certificate it showed (so that the pin, compared after the handshake, means something).
-#[derive(Debug)]
-struct AnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 
