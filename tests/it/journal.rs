@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::merge_args;
 use crate::support::write_file as write;
 use crate::support::{Rmail, Server, rmail_bin};
 
@@ -30,15 +31,6 @@ fn merge_dir(n: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
     }
     let data = write(dir.path(), "mail/rows.csv", csv);
     (dir, template, data)
-}
-
-fn merge_args(template: &Path, data: &Path) -> Vec<String> {
-    vec![
-        "merge".into(),
-        template.display().to_string(),
-        "--data".into(),
-        data.display().to_string(),
-    ]
 }
 
 fn count_per_recipient(server: &Server) -> std::collections::HashMap<String, usize> {

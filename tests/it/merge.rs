@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::merge_args;
 use crate::support::write_file as write;
 use crate::support::{Received, Rmail, Server, ServerOptions, rmail};
 use mail_parser::MimeHeaders;
@@ -40,15 +41,6 @@ fn merge_dir(n: usize) -> (TempDir, PathBuf, PathBuf) {
     let template = write(dir.path(), "mail/invoice.txt", TEXT_TEMPLATE);
     let data = write(dir.path(), "mail/data.csv", people_csv(n));
     (dir, template, data)
-}
-
-fn merge_args(template: &Path, data: &Path) -> Vec<String> {
-    vec![
-        "merge".into(),
-        template.display().to_string(),
-        "--data".into(),
-        data.display().to_string(),
-    ]
 }
 
 /// How many messages each recipient got.

@@ -71,6 +71,16 @@ pub fn rmail_for(server: &Server, name: &str, from: &str, extra: &str) -> Rmail 
 /// The sender of the merge tests.
 pub const BILLING: &str = "Billing <billing@example.com>";
 
+/// `merge TEMPLATE --data DATA`.
+pub fn merge_args(template: &Path, data: &Path) -> Vec<String> {
+    vec![
+        "merge".into(),
+        template.display().to_string(),
+        "--data".into(),
+        data.display().to_string(),
+    ]
+}
+
 /// Writes `content` to `dir/name`, creating the folders between; returns the path.
 pub fn write_file(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);
