@@ -108,6 +108,12 @@ class Sink:
             time.sleep(0.05)
         return last
 
+    def cpu(self):
+        """CPU seconds (user + system) the sink has used so far: no client can deliver a
+        message faster than the sink takes to read it."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         stop_group(self.proc)
 
