@@ -313,17 +313,7 @@ mod tests {
     }
 
     fn account(port: u16) -> Account {
-        Account {
-            profile: "t".into(),
-            host: "127.0.0.1".into(),
-            port,
-            security: Security::None,
-            ca_file: None,
-            timeout: Duration::from_secs(1),
-            username: "me".into(),
-            auth: Auth::Password,
-            sent_folder: None,
-        }
+        Account::on_loopback(port, Security::None, Duration::from_secs(1))
     }
 
     #[test]
