@@ -192,6 +192,11 @@ pub(crate) struct Endpoint {
 
 #[cfg(test)]
 impl Endpoint {
+    /// Host, port and security: what the tests compare.
+    pub(crate) fn address(&self) -> (&str, u16, Security) {
+        (&self.host, self.port, self.security)
+    }
+
     /// 127.0.0.1:`port`, for the unit tests' scripted servers.
     pub(crate) fn loopback(port: u16, security: Security, timeout: Duration) -> Endpoint {
         Endpoint {
@@ -569,10 +574,7 @@ mod tests {
             "[profiles.q]\nprovider = \"qq\"\nusername = \"1@qq.com\"\npassword_env = \"X\"\n",
         );
         let p = select(&cfg, Some("q")).unwrap().unwrap();
-        assert_eq!(
-            (p.server.host.as_str(), p.server.port, p.server.security),
-            ("smtp.qq.com", 465, Security::Tls)
-        );
+        assert_eq!(p.server.address(), ("smtp.qq.com", 465, Security::Tls));
     }
 
     #[test]
@@ -633,11 +635,7 @@ mod tests {
         assert_eq!(p.save_sent, SaveSent::Yes);
         let imap = p.imap.unwrap();
         assert_eq!(
-            (
-                imap.server.host.as_str(),
-                imap.server.port,
-                imap.server.security
-            ),
+            imap.server.address(),
             ("imap.fastmail.com", 993, Security::Tls)
         );
         assert_eq!(imap.username.as_deref(), Some("me@fastmail.com"));
@@ -658,11 +656,7 @@ mod tests {
         let imap = p.imap.unwrap();
         // A preset's port belongs to its security mode: STARTTLS means 143, not 993.
         assert_eq!(
-            (
-                imap.server.host.as_str(),
-                imap.server.port,
-                imap.server.security
-            ),
+            imap.server.address(),
             ("imap.gmail.com", 143, Security::Starttls)
         );
         assert_eq!(imap.username.as_deref(), Some("other"));
