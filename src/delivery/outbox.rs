@@ -250,21 +250,15 @@ impl Outbox {
     ) -> Result<String> {
         self.create_dir()?;
         let id = new_id();
-        let now = crate::time::now();
-        let meta = EntryMeta {
-            profile: String::new(),
-            // The config could not be used: the flush that prepares it reads the current one.
-            config: None,
+        let envelope = Envelope {
             from: options.from.clone().unwrap_or_default(),
             recipients: options.recipients.clone(),
-            queued_at: now,
-            attempts: 1,
-            last_error: error.to_string(),
-            last_attempt: now,
-            next_attempt: now,
+        };
+        // The config could not be used: the flush that prepares it reads the current one.
+        let meta = EntryMeta {
             unprepared: Some(options.clone()),
-            kind: EntryKind::Send,
             sent_copy: self.sent_copies,
+            ..EntryMeta::new("", None, &envelope, error, EntryKind::Send)
         };
         self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(input))?;
         self.write_meta(&id, &meta)?;

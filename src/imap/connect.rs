@@ -323,39 +323,39 @@ mod tests {
         Account::on_loopback(port, security, Duration::from_secs(5))
     }
 
-    #[test]
-    fn bytes_after_the_starttls_reply_abandon_the_connection() {
-        let (port, server) = scripted(
-            "* OK ready\r\n",
-            Some("S1 OK Begin TLS now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n"),
-        );
+    /// Opens a STARTTLS account on a scripted server that must make rmail give up before
+    /// TLS: the error (an authentication-class refusal) and what the client sent.
+    fn refused_before_tls(greeting: &'static str, reply: Option<&'static str>) -> (Error, String) {
+        let (port, server) = scripted(greeting, reply);
         let err = open(&account(port, Security::Starttls))
             .err()
             .expect("refused");
         assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        (err, server.join().unwrap())
+    }
+
+    #[test]
+    fn bytes_after_the_starttls_reply_abandon_the_connection() {
+        let (err, server) = refused_before_tls(
+            "* OK ready\r\n",
+            Some("S1 OK Begin TLS now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n"),
+        );
         assert!(err.message().contains("before TLS began"), "{err}");
-        assert_eq!(server.join().unwrap(), "S1 STARTTLS\r\n");
+        assert_eq!(server, "S1 STARTTLS\r\n");
     }
 
     #[test]
     fn a_refused_starttls_never_falls_back_to_plaintext() {
-        let (port, server) = scripted("* OK ready\r\n", Some("S1 BAD unknown command\r\n"));
-        let err = open(&account(port, Security::Starttls))
-            .err()
-            .expect("refused");
-        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        let (err, server) =
+            refused_before_tls("* OK ready\r\n", Some("S1 BAD unknown command\r\n"));
         assert!(err.message().contains("never falls back"), "{err}");
-        assert_eq!(server.join().unwrap(), "S1 STARTTLS\r\n");
+        assert_eq!(server, "S1 STARTTLS\r\n");
     }
 
     #[test]
     fn preauth_before_starttls_is_refused() {
-        let (port, server) = scripted("* PREAUTH welcome\r\n", None);
-        let err = open(&account(port, Security::Starttls))
-            .err()
-            .expect("refused");
-        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
-        assert_eq!(server.join().unwrap(), "");
+        let (_, server) = refused_before_tls("* PREAUTH welcome\r\n", None);
+        assert_eq!(server, "");
     }
 
     #[test]
