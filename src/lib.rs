@@ -20,6 +20,7 @@ mod private;
 mod report;
 mod settings;
 mod smtp;
+mod tcp;
 mod template;
 mod time;
 mod trace;

@@ -20,9 +20,9 @@ pub(crate) fn run(request: CheckRequest) -> Result<Report> {
     println!(
         "profile:     {} ({}:{}, security {})",
         profile.name,
-        profile.host,
-        profile.port,
-        profile.security.as_str()
+        profile.server.host,
+        profile.server.port,
+        profile.server.security.as_str()
     );
     let options = ConnectOptions {
         verbose,
@@ -30,7 +30,7 @@ pub(crate) fn run(request: CheckRequest) -> Result<Report> {
     };
     let mut session = match Session::connect(profile, options) {
         Ok(session) => session,
-        Err(err) if err.kind() == ErrorKind::Auth && profile.security != Security::None => {
+        Err(err) if err.kind() == ErrorKind::Auth && profile.server.security != Security::None => {
             // Show the certificate that failed, so the user can judge it (or pin it).
             let inspect = ConnectOptions {
                 inspect_untrusted: true,

@@ -246,8 +246,8 @@ fn confirm(count: usize, already: usize, profile: &Profile, first: &str) -> Resu
         "rmail: send {count} message{} with profile '{}' ({}:{}), the first to {first}{already}? [y/N] ",
         if count == 1 { "" } else { "s" },
         profile.name,
-        profile.host,
-        profile.port
+        profile.server.host,
+        profile.server.port
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

@@ -139,17 +139,13 @@ pub(crate) struct Profile {
     pub(crate) name: String,
     /// The preset this profile started from, if any.
     pub(crate) provider: Option<&'static provider::Preset>,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) security: Security,
+    pub(crate) server: Endpoint,
     /// `None`: the first of PLAIN, LOGIN that the server offers.
     pub(crate) auth: Option<AuthMechanism>,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<PasswordSource>,
     pub(crate) from: Option<String>,
     pub(crate) reply_to: Option<String>,
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) timeout: Duration,
     pub(crate) hello_name: Option<String>,
     pub(crate) max_per_second: Option<f64>,
     pub(crate) concurrency: usize,
@@ -170,19 +166,47 @@ pub(crate) struct Profile {
 /// profile's own credentials, CA and timeout.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ImapProfile {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) security: Security,
+    pub(crate) server: Endpoint,
     pub(crate) username: Option<String>,
     /// The table's own password; `None`: the SMTP profile's secret, got the way SMTP gets it.
     pub(crate) password: Option<PasswordSource>,
     /// Log in with XOAUTH2 (the SMTP profile's token), not a password.
     pub(crate) xoauth2: bool,
-    pub(crate) ca_file: Option<PathBuf>,
-    pub(crate) timeout: Duration,
     pub(crate) sent_folder: Option<String>,
     /// The provider files SMTP-submitted mail in Sent itself.
     pub(crate) provider_keeps_copy: bool,
+}
+
+/// A server and how to reach it, resolved: the SMTP side of a profile and its IMAP side
+/// each have one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Endpoint {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    /// An extra trusted root (PEM), tried before the system store.
+    pub(crate) ca_file: Option<PathBuf>,
+    /// For connecting and for each read and write.
+    pub(crate) timeout: Duration,
+}
+
+#[cfg(test)]
+impl Endpoint {
+    /// Host, port and security: what the tests compare.
+    pub(crate) fn address(&self) -> (&str, u16, Security) {
+        (&self.host, self.port, self.security)
+    }
+
+    /// 127.0.0.1:`port`, for the unit tests' scripted servers.
+    pub(crate) fn loopback(port: u16, security: Security, timeout: Duration) -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security,
+            ca_file: None,
+            timeout,
+        }
+    }
 }
 
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
@@ -307,16 +331,18 @@ impl Profile {
         Ok(Profile {
             name: name.to_string(),
             provider: preset,
-            host,
-            port,
-            security,
+            server: Endpoint {
+                host,
+                port,
+                security,
+                ca_file: entry.ca_file.clone(),
+                timeout,
+            },
             auth,
             username: entry.username.clone(),
             password,
             from: entry.from.clone(),
             reply_to: entry.reply_to.clone(),
-            ca_file: entry.ca_file.clone(),
-            timeout,
             hello_name: entry.hello_name.clone(),
             max_per_second: entry.max_per_second,
             concurrency: entry.concurrency.unwrap_or(1),
@@ -418,16 +444,18 @@ fn resolve_imap(
     // the oauth table or password_command) goes with XOAUTH2.
     let xoauth2 = own_password.is_none() && smtp_auth == Some(AuthMechanism::Xoauth2);
     Ok(Some(ImapProfile {
-        host,
-        port,
-        security,
+        server: Endpoint {
+            host,
+            port,
+            security,
+            ca_file: ca_file.or_else(|| entry.ca_file.clone()),
+            timeout: timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(smtp_timeout),
+        },
         username: username.or_else(|| entry.username.clone()),
         password: own_password,
         xoauth2,
-        ca_file: ca_file.or_else(|| entry.ca_file.clone()),
-        timeout: timeout_secs
-            .map(Duration::from_secs)
-            .unwrap_or(smtp_timeout),
         sent_folder,
         provider_keeps_copy: imap_preset.is_some_and(|p| p.keeps_sent_copy),
     }))
@@ -546,17 +574,14 @@ mod tests {
             "[profiles.q]\nprovider = \"qq\"\nusername = \"1@qq.com\"\npassword_env = \"X\"\n",
         );
         let p = select(&cfg, Some("q")).unwrap().unwrap();
-        assert_eq!(
-            (p.host.as_str(), p.port, p.security),
-            ("smtp.qq.com", 465, Security::Tls)
-        );
+        assert_eq!(p.server.address(), ("smtp.qq.com", 465, Security::Tls));
     }
 
     #[test]
     fn overriding_security_drops_preset_port() {
         let cfg = load("[profiles.q]\nprovider = \"gmail\"\nsecurity = \"tls\"\n");
         let p = select(&cfg, None).unwrap().unwrap();
-        assert_eq!((p.port, p.security), (465, Security::Tls));
+        assert_eq!((p.server.port, p.server.security), (465, Security::Tls));
     }
 
     #[test]
@@ -610,7 +635,7 @@ mod tests {
         assert_eq!(p.save_sent, SaveSent::Yes);
         let imap = p.imap.unwrap();
         assert_eq!(
-            (imap.host.as_str(), imap.port, imap.security),
+            imap.server.address(),
             ("imap.fastmail.com", 993, Security::Tls)
         );
         assert_eq!(imap.username.as_deref(), Some("me@fastmail.com"));
@@ -631,13 +656,13 @@ mod tests {
         let imap = p.imap.unwrap();
         // A preset's port belongs to its security mode: STARTTLS means 143, not 993.
         assert_eq!(
-            (imap.host.as_str(), imap.port, imap.security),
+            imap.server.address(),
             ("imap.gmail.com", 143, Security::Starttls)
         );
         assert_eq!(imap.username.as_deref(), Some("other"));
         assert_eq!(imap.password, Some(PasswordSource::Env("IMAP_PW".into())));
         assert_eq!(imap.sent_folder.as_deref(), Some("已发送"));
-        assert_eq!(imap.timeout, Duration::from_secs(7));
+        assert_eq!(imap.server.timeout, Duration::from_secs(7));
         assert!(imap.provider_keeps_copy);
     }
 

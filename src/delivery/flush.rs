@@ -78,8 +78,11 @@ pub(crate) fn flush(
     };
     let mut connections: HashMap<String, Connection> = HashMap::new();
     let accounts = sent_copy_accounts(profiles, &entries);
-    // Per profile: its IMAP session, or the error that keeps its copies waiting.
-    let mut savers: HashMap<&str, Result<Saver<'_>>> = HashMap::new();
+    let mut copies = Copies {
+        profiles,
+        accounts: &accounts,
+        savers: HashMap::new(),
+    };
     let mut flushed = Flushed::default();
     for entry in &entries {
         let age = now.saturating_sub(entry.meta.queued_at);
@@ -115,21 +118,13 @@ pub(crate) fn flush(
         let copy = entry.meta.kind == EntryKind::SentCopy;
         let result = outbox.message(entry).and_then(|message| {
             if copy {
-                save_kept(profiles, &accounts, &mut savers, entry, &message)
+                copies.save(entry, &message)
             } else {
                 // Mail that wants its copy in Sent keeps its bytes for it.
                 let sent = entry.meta.sent_copy.then(|| message.clone());
                 let reply = send_kept(profiles, &mut connections, entry, message, log)?;
                 if let Some(sent) = sent {
-                    copy_after_flush(
-                        profiles,
-                        &accounts,
-                        &mut savers,
-                        outbox,
-                        entry,
-                        &sent,
-                        &mut flushed,
-                    );
+                    copies.after_flush(outbox, entry, &sent, &mut flushed);
                 }
                 Ok(reply)
             }
@@ -164,9 +159,7 @@ pub(crate) fn flush(
             session.quit();
         }
     }
-    for saver in savers.into_values().flatten() {
-        saver.close();
-    }
+    copies.close();
     Ok(flushed)
 }
 
@@ -223,94 +216,97 @@ fn sent_copy_accounts(
     accounts
 }
 
-/// The copy in Sent of kept mail a flush just delivered. If it cannot be saved, it is kept
-/// as an entry of its own and reported like any kept entry. The mail is delivered either
-/// way, so nothing here may keep its own entry (that would send it again).
-fn copy_after_flush<'a>(
-    profiles: &FlushProfiles,
+/// The copies in Sent a flush saves, over one IMAP session per profile.
+struct Copies<'a> {
+    profiles: &'a FlushProfiles,
     accounts: &'a BTreeMap<String, Result<Account>>,
-    savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
-    outbox: &Outbox,
-    entry: &Entry,
-    sent: &[u8],
-    flushed: &mut Flushed,
-) {
-    let envelope = entry.envelope();
-    let bcc = imap::hidden_recipients(sent, &envelope.recipients);
-    let copy = imap::with_bcc(sent, &bcc);
-    match save_kept(profiles, accounts, savers, entry, &copy) {
-        Ok(_) => flushed.copies += 1,
-        Err(err) => {
-            match outbox.store_sent_copy(
-                &entry.meta.profile,
-                entry.meta.config.as_deref(),
-                &envelope,
-                &copy,
-                err.message(),
-            ) {
-                Ok(id) => flushed.kept.push((id, err)),
-                Err(store_err) => flushed.kept.push((
-                    entry.id.clone(),
-                    Error::new(
-                        store_err.kind(),
-                        format!(
-                            "delivered, but its copy in Sent was not saved ({err}) and could \
-                             NOT be kept: {store_err}"
+    /// Per profile: its IMAP session, or the error that keeps its copies waiting.
+    savers: HashMap<&'a str, Result<Saver<'a>>>,
+}
+
+impl<'a> Copies<'a> {
+    /// The copy in Sent of kept mail a flush just delivered. If it cannot be saved, it is
+    /// kept as an entry of its own and reported like any kept entry. The mail is delivered
+    /// either way, so nothing here may keep its own entry (that would send it again).
+    fn after_flush(&mut self, outbox: &Outbox, entry: &Entry, sent: &[u8], flushed: &mut Flushed) {
+        let envelope = entry.envelope();
+        let bcc = imap::hidden_recipients(sent, &envelope.recipients);
+        let copy = imap::with_bcc(sent, &bcc);
+        match self.save(entry, &copy) {
+            Ok(_) => flushed.copies += 1,
+            Err(err) => {
+                match outbox.store_sent_copy(
+                    &entry.meta.profile,
+                    entry.meta.config.as_deref(),
+                    &envelope,
+                    &copy,
+                    err.message(),
+                ) {
+                    Ok(id) => flushed.kept.push((id, err)),
+                    Err(store_err) => flushed.kept.push((
+                        entry.id.clone(),
+                        Error::new(
+                            store_err.kind(),
+                            format!(
+                                "delivered, but its copy in Sent was not saved ({err}) and could \
+                                 NOT be kept: {store_err}"
+                            ),
                         ),
-                    ),
-                )),
+                    )),
+                }
             }
         }
     }
-}
 
-/// APPENDs one kept copy in Sent over its profile's IMAP session, opening it if needed. The
-/// message itself was delivered when the copy was kept: it is never sent again.
-fn save_kept<'a>(
-    profiles: &FlushProfiles,
-    accounts: &'a BTreeMap<String, Result<Account>>,
-    savers: &mut HashMap<&'a str, Result<Saver<'a>>>,
-    entry: &Entry,
-    copy: &[u8],
-) -> Result<String> {
-    // A copy for Sent belongs to the account the mail was queued with, even when `-p`
-    // re-routes the mail itself.
-    let profile = profiles.own(&entry.id, &entry.meta)?;
-    let name = &profile.name;
-    let (key, account) = match accounts.get_key_value(&connection_key(profile)) {
-        Some((key, Ok(account))) => (key.as_str(), account),
-        Some((_, Err(err))) => return Err(err.clone()),
-        None => {
-            return Err(Error::config(format!(
-                "profile '{name}' has no IMAP server"
-            )));
-        }
-    };
-    let mut saver = match savers.remove(key) {
-        Some(Ok(saver)) => saver,
-        Some(Err(err)) => {
-            savers.insert(key, Err(err.clone()));
-            return Err(err);
-        }
-        None => match imap::secret(profile) {
-            Ok(secret) => Saver::new(account, secret),
-            Err(err) => {
-                savers.insert(key, Err(err.clone()));
+    /// APPENDs one kept copy in Sent over its profile's IMAP session, opening it if needed.
+    /// The message itself was delivered when the copy was kept: it is never sent again.
+    fn save(&mut self, entry: &Entry, copy: &[u8]) -> Result<String> {
+        // A copy for Sent belongs to the account the mail was queued with, even when `-p`
+        // re-routes the mail itself.
+        let profile = self.profiles.own(&entry.id, &entry.meta)?;
+        let name = &profile.name;
+        let (key, account) = match self.accounts.get_key_value(&connection_key(profile)) {
+            Some((key, Ok(account))) => (key.as_str(), account),
+            Some((_, Err(err))) => return Err(err.clone()),
+            None => {
+                return Err(Error::config(format!(
+                    "profile '{name}' has no IMAP server"
+                )));
+            }
+        };
+        let mut saver = match self.savers.remove(key) {
+            Some(Ok(saver)) => saver,
+            Some(Err(err)) => {
+                self.savers.insert(key, Err(err.clone()));
                 return Err(err);
             }
-        },
-    };
-    match saver.save(copy) {
-        Ok(saved) => {
-            savers.insert(key, Ok(saver));
-            Ok(saved)
+            None => match imap::secret(profile) {
+                Ok(secret) => Saver::new(account, secret),
+                Err(err) => {
+                    self.savers.insert(key, Err(err.clone()));
+                    return Err(err);
+                }
+            },
+        };
+        match saver.save(copy) {
+            Ok(saved) => {
+                self.savers.insert(key, Ok(saver));
+                Ok(saved)
+            }
+            // The server refused this copy: the next one may still go in, on a new session.
+            Err(err) if err.kind() == ErrorKind::Unavailable => Err(err),
+            // Unreachable, or the login refused: the other copies are not tried this time.
+            Err(err) => {
+                self.savers.insert(key, Err(err.clone()));
+                Err(err)
+            }
         }
-        // The server refused this copy: the next one may still go in, on a new session.
-        Err(err) if err.kind() == ErrorKind::Unavailable => Err(err),
-        // Unreachable, or the login refused: the other copies are not tried this time.
-        Err(err) => {
-            savers.insert(key, Err(err.clone()));
-            Err(err)
+    }
+
+    /// Logs out of every IMAP session.
+    fn close(self) {
+        for saver in self.savers.into_values().flatten() {
+            saver.close();
         }
     }
 }

@@ -250,21 +250,15 @@ impl Outbox {
     ) -> Result<String> {
         self.create_dir()?;
         let id = new_id();
-        let now = crate::time::now();
-        let meta = EntryMeta {
-            profile: String::new(),
-            // The config could not be used: the flush that prepares it reads the current one.
-            config: None,
+        let envelope = Envelope {
             from: options.from.clone().unwrap_or_default(),
             recipients: options.recipients.clone(),
-            queued_at: now,
-            attempts: 1,
-            last_error: error.to_string(),
-            last_attempt: now,
-            next_attempt: now,
+        };
+        // The config could not be used: the flush that prepares it reads the current one.
+        let meta = EntryMeta {
             unprepared: Some(options.clone()),
-            kind: EntryKind::Send,
             sent_copy: self.sent_copies,
+            ..EntryMeta::new("", None, &envelope, error, EntryKind::Send)
         };
         self.write_atomic(&self.path(&id, "eml"), |file| file.write_all(input))?;
         self.write_meta(&id, &meta)?;
@@ -454,14 +448,24 @@ fn new_id() -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn store_list_fail_remove() {
+    /// An outbox in a fresh temporary folder (kept alive by the returned guard).
+    fn empty_outbox() -> (tempfile::TempDir, Outbox) {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::at(dir.path().join("outbox"));
-        let env = Envelope {
+        (dir, outbox)
+    }
+
+    fn envelope() -> Envelope {
+        Envelope {
             from: "a@x.com".into(),
             recipients: vec!["b@x.com".into()],
-        };
+        }
+    }
+
+    #[test]
+    fn store_list_fail_remove() {
+        let (_dir, outbox) = empty_outbox();
+        let env = envelope();
         let id = outbox
             .store(
                 "work",
@@ -518,12 +522,8 @@ mod tests {
 
     #[test]
     fn move_to_failed_and_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::at(dir.path().join("outbox"));
-        let env = Envelope {
-            from: "a@x.com".into(),
-            recipients: vec!["b@x.com".into()],
-        };
+        let (_dir, outbox) = empty_outbox();
+        let env = envelope();
         let id = outbox
             .store("w", None, &env, &b"x".to_vec().into(), "421 busy")
             .unwrap();
@@ -551,12 +551,8 @@ mod tests {
 
     #[test]
     fn a_sent_copy_entry_keeps_its_kind_and_old_entries_are_mail_to_send() {
-        let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::at(dir.path().to_path_buf());
-        let env = Envelope {
-            from: "a@x.com".into(),
-            recipients: vec!["b@x.com".into()],
-        };
+        let (_dir, outbox) = empty_outbox();
+        let env = envelope();
         let id = outbox
             .store_sent_copy("work", None, &env, b"Bcc: c@x.com\r\n\r\nhi\r\n", "refused")
             .unwrap();
@@ -566,7 +562,7 @@ mod tests {
             outbox.message(&entries[0]).unwrap(),
             b"Bcc: c@x.com\r\n\r\nhi\r\n"
         );
-        let json = fs::read_to_string(dir.path().join(format!("{id}.json"))).unwrap();
+        let json = fs::read_to_string(outbox.dir().join(format!("{id}.json"))).unwrap();
         assert!(json.contains("\"kind\": \"sent-copy\""), "{json}");
 
         // An entry written before kinds existed (or by `store`) has no kind: mail to send.
@@ -575,7 +571,7 @@ mod tests {
             .unwrap();
         let kinds: Vec<EntryKind> = outbox.list().unwrap().iter().map(|e| e.meta.kind).collect();
         assert!(kinds.contains(&EntryKind::Send), "{kinds:?}");
-        for entry in fs::read_dir(dir.path()).unwrap().flatten() {
+        for entry in fs::read_dir(outbox.dir()).unwrap().flatten() {
             let text = fs::read_to_string(entry.path()).unwrap_or_default();
             if !text.contains("sent-copy") && entry.path().extension().is_some_and(|e| e == "json")
             {

@@ -8,14 +8,14 @@
 //! afterwards is bounded in bytes ([`Limited`]) and in time (socket timeouts).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::net::TcpStream;
 
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::error::{Error, ErrorKind};
 
 use super::{Account, Security, printable, tls};
+use crate::config::profile::Endpoint;
 
 /// The most a server may send in one session: ample for LIST of a large account and the
 /// replies to one APPEND, small enough that a hostile server cannot exhaust memory.
@@ -89,16 +89,17 @@ impl<S: Write> Write for Limited<S> {
 /// STARTTLS, inside TLS, where the client must ask for capabilities again).
 pub(crate) fn open(account: &Account) -> Result<Limited<Stream>, Error> {
     let server = account.server();
-    let config = match account.security {
+    let endpoint = &account.server;
+    let config = match endpoint.security {
         Security::None => None,
         Security::Tls | Security::Starttls => {
-            Some(tls::config(account.ca_file.as_deref(), &account.profile)?)
+            Some(tls::config(endpoint.ca_file.as_deref(), &account.profile)?)
         }
     };
-    let mut tcp = connect(&account.host, account.port, account.timeout, &server)?;
-    let stream = match (account.security, config) {
+    let mut tcp = connect(endpoint, &server)?;
+    let stream = match (endpoint.security, config) {
         (Security::Tls, Some(config)) => {
-            let stream = handshake(config, &account.host, tcp, &server)?;
+            let stream = handshake(config, &endpoint.host, tcp, &server)?;
             let mut stream = Stream::Tls(Box::new(stream));
             greeting(&mut stream, &server, false)?;
             stream
@@ -106,7 +107,7 @@ pub(crate) fn open(account: &Account) -> Result<Limited<Stream>, Error> {
         (Security::Starttls, Some(config)) => {
             greeting(&mut tcp, &server, true)?;
             starttls(&mut tcp, &server)?;
-            Stream::Tls(Box::new(handshake(config, &account.host, tcp, &server)?))
+            Stream::Tls(Box::new(handshake(config, &endpoint.host, tcp, &server)?))
         }
         _ => {
             let mut stream = Stream::Plain(tcp);
@@ -120,31 +121,21 @@ pub(crate) fn open(account: &Account) -> Result<Limited<Stream>, Error> {
     })
 }
 
-/// TCP to the first address of `host` that answers, with timeouts on every read and write.
-fn connect(host: &str, port: u16, timeout: Duration, server: &str) -> Result<TcpStream, Error> {
-    let temporary = |e: &dyn std::fmt::Display| {
-        Error::new(
-            ErrorKind::Temporary,
-            format!("cannot connect to {server}: {e}"),
-        )
-    };
-    let addrs = (host, port).to_socket_addrs().map_err(|e| temporary(&e))?;
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(tcp) => {
-                tcp.set_read_timeout(Some(timeout))
-                    .and_then(|()| tcp.set_write_timeout(Some(timeout)))
-                    .map_err(|e| temporary(&e))?;
-                return Ok(tcp);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) => temporary(&e),
-        None => temporary(&"the name has no address"),
-    })
+/// TCP to the server, with its timeout on every read and write.
+fn connect(endpoint: &Endpoint, server: &str) -> Result<TcpStream, Error> {
+    let timeout = Some(endpoint.timeout);
+    crate::tcp::connect(endpoint)
+        .and_then(|tcp| {
+            tcp.set_read_timeout(timeout)?;
+            tcp.set_write_timeout(timeout)?;
+            Ok(tcp)
+        })
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Temporary,
+                format!("cannot connect to {server}: {e}"),
+            )
+        })
 }
 
 /// Reads the server's greeting. `* OK` (Dovecot may first send another `* OK` while its
@@ -296,9 +287,9 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
     use std::thread;
+    use std::time::Duration;
 
     use super::*;
-    use crate::imap::Auth;
 
     /// A scripted server: sends `greeting`, and answers the first line the client sends
     /// with `reply` (if any). Returns the port and what the client sent, when it is done.
@@ -329,52 +320,42 @@ mod tests {
     }
 
     fn account(port: u16, security: Security) -> Account {
-        Account {
-            profile: "t".into(),
-            host: "127.0.0.1".into(),
-            port,
-            security,
-            ca_file: None,
-            timeout: Duration::from_secs(5),
-            username: "me".into(),
-            auth: Auth::Password,
-            sent_folder: None,
-        }
+        Account::on_loopback(port, security, Duration::from_secs(5))
+    }
+
+    /// Opens a STARTTLS account on a scripted server that must make rmail give up before
+    /// TLS: the error (an authentication-class refusal) and what the client sent.
+    fn refused_before_tls(greeting: &'static str, reply: Option<&'static str>) -> (Error, String) {
+        let (port, server) = scripted(greeting, reply);
+        let err = open(&account(port, Security::Starttls))
+            .err()
+            .expect("refused");
+        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        (err, server.join().unwrap())
     }
 
     #[test]
     fn bytes_after_the_starttls_reply_abandon_the_connection() {
-        let (port, server) = scripted(
+        let (err, server) = refused_before_tls(
             "* OK ready\r\n",
             Some("S1 OK Begin TLS now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n"),
         );
-        let err = open(&account(port, Security::Starttls))
-            .err()
-            .expect("refused");
-        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
         assert!(err.message().contains("before TLS began"), "{err}");
-        assert_eq!(server.join().unwrap(), "S1 STARTTLS\r\n");
+        assert_eq!(server, "S1 STARTTLS\r\n");
     }
 
     #[test]
     fn a_refused_starttls_never_falls_back_to_plaintext() {
-        let (port, server) = scripted("* OK ready\r\n", Some("S1 BAD unknown command\r\n"));
-        let err = open(&account(port, Security::Starttls))
-            .err()
-            .expect("refused");
-        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+        let (err, server) =
+            refused_before_tls("* OK ready\r\n", Some("S1 BAD unknown command\r\n"));
         assert!(err.message().contains("never falls back"), "{err}");
-        assert_eq!(server.join().unwrap(), "S1 STARTTLS\r\n");
+        assert_eq!(server, "S1 STARTTLS\r\n");
     }
 
     #[test]
     fn preauth_before_starttls_is_refused() {
-        let (port, server) = scripted("* PREAUTH welcome\r\n", None);
-        let err = open(&account(port, Security::Starttls))
-            .err()
-            .expect("refused");
-        assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
-        assert_eq!(server.join().unwrap(), "");
+        let (_, server) = refused_before_tls("* PREAUTH welcome\r\n", None);
+        assert_eq!(server, "");
     }
 
     #[test]

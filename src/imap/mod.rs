@@ -22,11 +22,8 @@ pub(crate) mod session;
 pub(crate) mod tls;
 pub(crate) mod utf7;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use crate::config::profile::Profile;
 use crate::config::profile::Security;
+use crate::config::profile::{Endpoint, Profile};
 use crate::config::secret::Secret;
 use crate::error::{Error, Result};
 
@@ -47,13 +44,7 @@ pub(crate) enum Auth {
 pub(crate) struct Account {
     /// The profile it belongs to.
     pub(crate) profile: String,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    pub(crate) security: Security,
-    /// An extra trusted root (PEM).
-    pub(crate) ca_file: Option<PathBuf>,
-    /// For connecting and for each read and write.
-    pub(crate) timeout: Duration,
+    pub(crate) server: Endpoint,
     pub(crate) username: String,
     pub(crate) auth: Auth,
     /// The mailbox to use instead of the server's `\Sent` one (UTF-8).
@@ -79,11 +70,7 @@ impl Account {
         };
         Ok(Account {
             profile: name.clone(),
-            host: imap.host.clone(),
-            port: imap.port,
-            security: imap.security,
-            ca_file: imap.ca_file.clone(),
-            timeout: imap.timeout,
+            server: imap.server.clone(),
             username,
             auth: if imap.xoauth2 {
                 Auth::XOAuth2
@@ -96,7 +83,25 @@ impl Account {
 
     /// `IMAP server host:port`, for messages.
     pub(crate) fn server(&self) -> String {
-        format!("IMAP server {}:{}", self.host, self.port)
+        format!("IMAP server {}:{}", self.server.host, self.server.port)
+    }
+}
+
+#[cfg(test)]
+impl Account {
+    /// A password account on 127.0.0.1, for the unit tests' scripted servers.
+    pub(crate) fn on_loopback(
+        port: u16,
+        security: Security,
+        timeout: std::time::Duration,
+    ) -> Account {
+        Account {
+            profile: "t".into(),
+            server: Endpoint::loopback(port, security, timeout),
+            username: "me".into(),
+            auth: Auth::Password,
+            sent_folder: None,
+        }
     }
 }
 

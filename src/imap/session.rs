@@ -312,28 +312,19 @@ mod tests {
         port
     }
 
-    fn account(port: u16) -> Account {
-        Account {
-            profile: "t".into(),
-            host: "127.0.0.1".into(),
-            port,
-            security: Security::None,
-            ca_file: None,
-            timeout: Duration::from_secs(1),
-            username: "me".into(),
-            auth: Auth::Password,
-            sent_folder: None,
-        }
+    /// Saves a copy to the server on `port`, which must refuse it one way or another.
+    fn save_to(port: u16) -> Error {
+        let account = Account::on_loopback(port, Security::None, Duration::from_secs(1));
+        Saver::new(&account, Secret::new("pw".into()))
+            .save(b"Subject: x\r\n\r\nhi\r\n")
+            .unwrap_err()
     }
 
     #[test]
     fn a_server_that_stops_answering_costs_one_timeout() {
         let port = hostile(|_| thread::sleep(Duration::from_secs(5)));
-        let account = account(port);
         let started = Instant::now();
-        let err = Saver::new(&account, Secret::new("pw".into()))
-            .save(b"Subject: x\r\n\r\nhi\r\n")
-            .unwrap_err();
+        let err = save_to(port);
         assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
         assert!(err.message().contains("timed out"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(3));
@@ -345,10 +336,7 @@ mod tests {
             let line = [b"* OK ".as_slice(), &[b'a'; 65536], b"\r\n"].concat();
             while tcp.write_all(&line).is_ok() {}
         });
-        let account = account(port);
-        let err = Saver::new(&account, Secret::new("pw".into()))
-            .save(b"Subject: x\r\n\r\nhi\r\n")
-            .unwrap_err();
+        let err = save_to(port);
         assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
         assert!(err.message().contains("more than"), "{err}");
     }

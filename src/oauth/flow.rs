@@ -265,10 +265,15 @@ pub(crate) fn login_again(settings: &OAuthSettings) -> String {
     format!("run `rmail login -p {}` again", settings.profile)
 }
 
+/// What the token endpoint answered, when it did not issue a token.
+type TokenError<T> = RequestTokenError<HttpError, StandardErrorResponse<T>>;
+
+/// A grant refused by the server ([`refused`]), or the endpoint unreachable or not
+/// answering as OAuth.
 fn token_error<T: ErrorResponseType + AsRef<str> + std::fmt::Display>(
     settings: &OAuthSettings,
     url: &str,
-    err: RequestTokenError<HttpError, StandardErrorResponse<T>>,
+    err: TokenError<T>,
 ) -> Error {
     match err {
         RequestTokenError::ServerResponse(response) => refused(
@@ -276,28 +281,36 @@ fn token_error<T: ErrorResponseType + AsRef<str> + std::fmt::Display>(
             response.error().as_ref(),
             response.error_description().map(String::as_str),
         ),
-        other => transport_error(url, other),
+        RequestTokenError::Request(e) => unreachable_provider(url, &e),
+        RequestTokenError::Parse(e, _body) => Error::new(
+            ErrorKind::Unavailable,
+            format!("{url} did not answer as an OAuth 2.0 token endpoint: {e}"),
+        ),
+        RequestTokenError::Other(message) => Error::new(
+            ErrorKind::Unavailable,
+            format!("{url}: {}", printable(&message)),
+        ),
     }
 }
 
+/// The device grant's polling ends in two ways of its own: the code expired, or the person
+/// did not finish in time. The rest as [`token_error`].
 fn device_error(
     settings: &OAuthSettings,
     url: &str,
-    err: RequestTokenError<HttpError, StandardErrorResponse<DeviceCodeErrorResponseType>>,
+    err: TokenError<DeviceCodeErrorResponseType>,
 ) -> Error {
     match err {
-        RequestTokenError::ServerResponse(response) => {
-            let description = response.error_description().map(String::as_str);
-            match response.error() {
-                DeviceCodeErrorResponseType::ExpiredToken => Error::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "the device code expired before the sign-in finished: {}",
-                        login_again(settings)
-                    ),
+        RequestTokenError::ServerResponse(response)
+            if *response.error() == DeviceCodeErrorResponseType::ExpiredToken =>
+        {
+            Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "the device code expired before the sign-in finished: {}",
+                    login_again(settings)
                 ),
-                other => refused(settings, other.as_ref(), description),
-            }
+            )
         }
         RequestTokenError::Other(message) if message.contains("timed out") => Error::new(
             ErrorKind::Temporary,
@@ -306,7 +319,7 @@ fn device_error(
                 login_again(settings)
             ),
         ),
-        other => transport_error(url, other),
+        other => token_error(settings, url, other),
     }
 }
 
@@ -341,25 +354,4 @@ fn refused(settings: &OAuthSettings, error: &str, description: Option<&str>) -> 
             settings.profile
         ),
     )
-}
-
-fn transport_error<T: ErrorResponseType + std::fmt::Display>(
-    url: &str,
-    err: RequestTokenError<HttpError, StandardErrorResponse<T>>,
-) -> Error {
-    match err {
-        RequestTokenError::Request(e) => unreachable_provider(url, &e),
-        RequestTokenError::Parse(e, _body) => Error::new(
-            ErrorKind::Unavailable,
-            format!("{url} did not answer as an OAuth 2.0 token endpoint: {e}"),
-        ),
-        RequestTokenError::Other(message) => Error::new(
-            ErrorKind::Unavailable,
-            format!("{url}: {}", printable(&message)),
-        ),
-        RequestTokenError::ServerResponse(_) => Error::new(
-            ErrorKind::Internal,
-            format!("{url}: unexpected OAuth error"),
-        ),
-    }
 }

@@ -192,6 +192,17 @@ mod tests {
         }
     }
 
+    /// Settings whose token store (in a fresh folder, kept by the guard) holds `tokens`.
+    fn stored(tokens: StoredTokens) -> (tempfile::TempDir, OAuthSettings) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = settings(dir.path());
+        TokenStore::new(dir.path(), "work")
+            .unwrap()
+            .save(&tokens)
+            .unwrap();
+        (dir, s)
+    }
+
     #[test]
     fn usable_until_the_margin() {
         let dir = tempfile::tempdir().unwrap();
@@ -211,10 +222,7 @@ mod tests {
 
     #[test]
     fn a_valid_stored_token_needs_no_network() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = settings(dir.path());
-        let store = TokenStore::new(dir.path(), "work").unwrap();
-        store.save(&tokens(Some(now() + 3_600), Some("r"))).unwrap();
+        let (_dir, s) = stored(tokens(Some(now() + 3_600), Some("r")));
         assert_eq!(access_token(&s).unwrap().expose(), "access");
     }
 
@@ -235,24 +243,14 @@ mod tests {
 
     #[test]
     fn an_unreachable_provider_leaves_the_old_token_while_it_lasts() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = settings(dir.path());
-        let store = TokenStore::new(dir.path(), "work").unwrap();
         // Five minutes left: inside the ten-minute margin, so a refresh is tried (and fails).
-        store
-            .save(&tokens(Some(now() + 300), Some("refresh-secret-value")))
-            .unwrap();
+        let (_dir, s) = stored(tokens(Some(now() + 300), Some("refresh-secret-value")));
         assert_eq!(access_token(&s).unwrap().expose(), "access");
     }
 
     #[test]
     fn an_unreachable_provider_is_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = settings(dir.path());
-        let store = TokenStore::new(dir.path(), "work").unwrap();
-        store
-            .save(&tokens(Some(now()), Some("refresh-secret-value")))
-            .unwrap();
+        let (_dir, s) = stored(tokens(Some(now()), Some("refresh-secret-value")));
         let err = access_token(&s).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
         assert!(!err.message().contains("secret-value"), "{err}");

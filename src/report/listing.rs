@@ -24,9 +24,9 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
         let _ = writeln!(
             out,
             "  server:   {}:{} security={}{provider}",
-            p.host,
-            p.port,
-            p.security.as_str()
+            p.server.host,
+            p.server.port,
+            p.server.security.as_str()
         );
         if let Some(user) = &p.username {
             let auth = p
@@ -49,7 +49,7 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
         if let Some(reply_to) = &p.reply_to {
             let _ = writeln!(out, "  reply-to: {reply_to}");
         }
-        if let Some(ca) = &p.ca_file {
+        if let Some(ca) = &p.server.ca_file {
             let _ = writeln!(out, "  ca_file:  {}", ca.display());
         }
         if let Some(pin) = &p.tls_fingerprint {
@@ -65,7 +65,7 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
                 dkim.private_key_file.display()
             );
         }
-        let mut limits = vec![format!("timeout {}s", p.timeout.as_secs())];
+        let mut limits = vec![format!("timeout {}s", p.server.timeout.as_secs())];
         if let Some(rate) = p.max_per_second {
             limits.push(format!("max {rate}/s"));
         }
@@ -101,9 +101,9 @@ fn sent_copy(p: &Profile) -> Option<String> {
         .unwrap_or_else(|| "the \\Sent mailbox".into());
     let mut line = format!(
         "{asked}; copies to {folder} on {}:{} security={}",
-        imap.host,
-        imap.port,
-        imap.security.as_str()
+        imap.server.host,
+        imap.server.port,
+        imap.server.security.as_str()
     );
     if imap.password.is_some() {
         line += " (own password)";

@@ -218,7 +218,7 @@ mod tests {
         let always = profile(&format!("{gmail}save_sent = \"always\"\n"));
         let account = sent_copy(&always, true).unwrap().unwrap();
         assert_eq!(
-            (account.host.as_str(), account.port),
+            (account.server.host.as_str(), account.server.port),
             ("imap.gmail.com", 993)
         );
         assert_eq!(sent_copy(&always, false).unwrap(), None);

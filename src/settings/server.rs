@@ -85,11 +85,14 @@ mod tests {
             ..ServerArgs::default()
         };
         let p = one_off(&args("mx:465", None)).unwrap().unwrap();
-        assert_eq!((p.port, p.security), (465, Security::Tls));
+        assert_eq!((p.server.port, p.server.security), (465, Security::Tls));
         let p = one_off(&args("mx", None)).unwrap().unwrap();
-        assert_eq!((p.port, p.security), (587, Security::Starttls));
+        assert_eq!(
+            (p.server.port, p.server.security),
+            (587, Security::Starttls)
+        );
         let p = one_off(&args("mx", Some("none"))).unwrap().unwrap();
-        assert_eq!((p.port, p.security), (25, Security::None));
+        assert_eq!((p.server.port, p.server.security), (25, Security::None));
         assert!(one_off(&ServerArgs::default()).unwrap().is_none());
     }
 }

@@ -164,30 +164,30 @@ impl Session {
 
     /// Connects and secures the connection, without logging in.
     pub(crate) fn connect(profile: &Profile, options: ConnectOptions) -> Result<Session> {
-        let server = format!("{}:{}", profile.host, profile.port);
-        let tls = match profile.security {
+        let endpoint = &profile.server;
+        let server = format!("{}:{}", endpoint.host, endpoint.port);
+        let tls = match endpoint.security {
             Security::None => None,
             Security::Tls | Security::Starttls => Some(tls_config(profile, options)?),
         };
         if options.verbose {
-            let how = match profile.security {
+            let how = match endpoint.security {
                 Security::Tls => "implicit TLS",
                 Security::Starttls => "STARTTLS required",
                 Security::None => "no TLS",
             };
             trace::verbose(&format!("smtp: connecting to {server} ({how})"));
         }
-        let mut stream = Stream::connect(&profile.host, profile.port, profile.timeout)
-            .map_err(|e| connect_error(&server, &e))?;
-        if let (Security::Tls, Some(config)) = (profile.security, &tls) {
+        let mut stream = Stream::connect(endpoint).map_err(|e| connect_error(&server, &e))?;
+        if let (Security::Tls, Some(config)) = (endpoint.security, &tls) {
             stream = stream
-                .into_tls(Arc::clone(config), &profile.host)
+                .into_tls(Arc::clone(config), &endpoint.host)
                 .map_err(|e| Error::config(format!("TLS with {server}: {e}")))?;
         }
         let mut session = Session {
             wire: Wire::new(stream),
             state: State::Ready,
-            timeout: profile.timeout,
+            timeout: endpoint.timeout,
             verbose: options.verbose,
             server,
             caps: Capabilities::default(),
@@ -197,7 +197,7 @@ impl Session {
         session.expect(Stage::Greeting, None)?;
         session.ehlo(&hello)?;
 
-        if profile.security == Security::Starttls {
+        if endpoint.security == Security::Starttls {
             if !session.caps.starttls {
                 return Err(Error::new(
                     ErrorKind::Auth,
@@ -210,7 +210,7 @@ impl Session {
                 ));
             }
             session.expect(Stage::Starttls, Some("STARTTLS\r\n"))?;
-            session.start_tls(tls.as_ref(), &profile.host)?;
+            session.start_tls(tls.as_ref(), &endpoint.host)?;
             session.ehlo(&hello)?;
         }
         if let Some(pin) = &profile.tls_fingerprint {
@@ -733,7 +733,7 @@ fn parse_address(text: &str, what: &str) -> Result<Address> {
 
 /// The rustls configuration for the profile: its `ca_file`, the pin, `rmail check`'s needs.
 fn tls_config(profile: &Profile, options: ConnectOptions) -> Result<Arc<ClientConfig>> {
-    let pem = match &profile.ca_file {
+    let pem = match &profile.server.ca_file {
         Some(path) => Some((
             path.as_path(),
             std::fs::read(path).map_err(|e| {

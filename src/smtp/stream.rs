@@ -7,12 +7,14 @@
 //! it is bounded by the same per-reply deadline as everything else.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
+
+use crate::config::profile::Endpoint;
 
 /// A connection to the server, plain or encrypted.
 pub(crate) enum Stream {
@@ -21,20 +23,11 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    /// Connects to the first address of `host:port` that answers within `timeout`.
-    pub(crate) fn connect(host: &str, port: u16, timeout: Duration) -> io::Result<Stream> {
-        let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(tcp) => {
-                    tcp.set_nodelay(true)?;
-                    return Ok(Stream::Plain(tcp));
-                }
-                Err(err) => last = err,
-            }
-        }
-        Err(last)
+    /// Connects to the first address of the endpoint that answers within its timeout.
+    pub(crate) fn connect(endpoint: &Endpoint) -> io::Result<Stream> {
+        let tcp = crate::tcp::connect(endpoint)?;
+        tcp.set_nodelay(true)?;
+        Ok(Stream::Plain(tcp))
     }
 
     /// Starts TLS on a plain stream (implicit TLS right after connecting, or after the

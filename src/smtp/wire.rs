@@ -282,6 +282,8 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
 
+    use crate::config::profile::{Endpoint, Security};
+
     /// A wire to a local socket that is sent `script` (pieces written `gap` apart).
     fn wire_fed(script: Vec<Vec<u8>>, gap: Duration) -> Wire {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -296,7 +298,12 @@ mod tests {
             }
             std::thread::sleep(Duration::from_secs(3));
         });
-        let stream = Stream::connect("127.0.0.1", port, Duration::from_secs(2)).unwrap();
+        let stream = Stream::connect(&Endpoint::loopback(
+            port,
+            Security::None,
+            Duration::from_secs(2),
+        ))
+        .unwrap();
         Wire::new(stream)
     }
 

@@ -111,15 +111,7 @@ fn refusal(why: Refused, relative: &str, roots: &[&Path], what: &str) -> Error {
 mod tests {
     use super::*;
     use crate::message::part_data::PartData;
-
-    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-        let path = dir.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+    use crate::template::tests::write;
 
     #[test]
     fn confinement() {

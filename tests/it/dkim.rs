@@ -201,6 +201,22 @@ fn config(server: &Server, key: &Key, from: &str) -> String {
     )
 }
 
+/// One test per algorithm: `for_both_algorithms!(scenario: name_rsa, name_ed25519)` runs
+/// `scenario(Alg::Rsa)` and `scenario(Alg::Ed25519)` as two tests.
+macro_rules! for_both_algorithms {
+    ($scenario:ident: $rsa:ident, $ed25519:ident) => {
+        #[test]
+        fn $rsa() {
+            $scenario(Alg::Rsa);
+        }
+
+        #[test]
+        fn $ed25519() {
+            $scenario(Alg::Ed25519);
+        }
+    };
+}
+
 fn setup(alg: Alg, from: &str) -> (Server, Rmail, Key) {
     let server = Server::start(ServerOptions::plain());
     let rmail = rmail();
@@ -219,15 +235,7 @@ fn send_plain_text(alg: Alg) {
     assert_verifies(&got[0], &key);
 }
 
-#[test]
-fn send_plain_text_rsa() {
-    send_plain_text(Alg::Rsa);
-}
-
-#[test]
-fn send_plain_text_ed25519() {
-    send_plain_text(Alg::Ed25519);
-}
+for_both_algorithms!(send_plain_text: send_plain_text_rsa, send_plain_text_ed25519);
 
 /// UTF-8 subject, display names and file names; an HTML body with an inline image and two
 /// attachments (one binary): every header encoded, several MIME layers.
@@ -277,15 +285,11 @@ fn send_attachments_non_ascii(alg: Alg) {
     assert_verifies(&got[0], &key);
 }
 
-#[test]
-fn send_attachments_and_non_ascii_headers_rsa() {
-    send_attachments_non_ascii(Alg::Rsa);
-}
-
-#[test]
-fn send_attachments_and_non_ascii_headers_ed25519() {
-    send_attachments_non_ascii(Alg::Ed25519);
-}
+for_both_algorithms!(
+    send_attachments_non_ascii:
+    send_attachments_and_non_ascii_headers_rsa,
+    send_attachments_and_non_ascii_headers_ed25519
+);
 
 /// sendmail mode signs the message as completed (Date, Message-ID added, LF → CRLF),
 /// including raw UTF-8 header bytes as cron and scripts write them.
@@ -303,15 +307,7 @@ fn sendmail_mode(alg: Alg) {
     assert_verifies(&got[0], &key);
 }
 
-#[test]
-fn sendmail_rsa() {
-    sendmail_mode(Alg::Rsa);
-}
-
-#[test]
-fn sendmail_ed25519() {
-    sendmail_mode(Alg::Ed25519);
-}
+for_both_algorithms!(sendmail_mode: sendmail_rsa, sendmail_ed25519);
 
 /// The verifier is real: one flipped body byte, a changed subject, or another key fails.
 fn tampered(alg: Alg) {
@@ -352,15 +348,11 @@ fn tampered(alg: Alg) {
     assert!(!ok, "another key must not verify: {report}");
 }
 
-#[test]
-fn tampered_message_fails_verification_rsa() {
-    tampered(Alg::Rsa);
-}
-
-#[test]
-fn tampered_message_fails_verification_ed25519() {
-    tampered(Alg::Ed25519);
-}
+for_both_algorithms!(
+    tampered:
+    tampered_message_fails_verification_rsa,
+    tampered_message_fails_verification_ed25519
+);
 
 /// `--eml` and `--dry-run` show the signed bytes: exactly what the server received.
 #[test]
@@ -615,15 +607,11 @@ fn list_unsubscribe_headers_are_signed(alg: Alg) {
     assert!(!ok, "a changed List-Unsubscribe still verifies: {report}");
 }
 
-#[test]
-fn list_unsubscribe_headers_are_signed_rsa() {
-    list_unsubscribe_headers_are_signed(Alg::Rsa);
-}
-
-#[test]
-fn list_unsubscribe_headers_are_signed_ed25519() {
-    list_unsubscribe_headers_are_signed(Alg::Ed25519);
-}
+for_both_algorithms!(
+    list_unsubscribe_headers_are_signed:
+    list_unsubscribe_headers_are_signed_rsa,
+    list_unsubscribe_headers_are_signed_ed25519
+);
 
 /// 3 MiB of bytes that compress badly and are not valid UTF-8, different per `seed`.
 fn big_bytes(seed: u32) -> Vec<u8> {
@@ -679,15 +667,11 @@ fn send_large_attachment(alg: Alg) {
     assert!(!ok, "a changed attachment must not verify: {report}");
 }
 
-#[test]
-fn large_attachment_streamed_and_signed_verifies_rsa() {
-    send_large_attachment(Alg::Rsa);
-}
-
-#[test]
-fn large_attachment_streamed_and_signed_verifies_ed25519() {
-    send_large_attachment(Alg::Ed25519);
-}
+for_both_algorithms!(
+    send_large_attachment:
+    large_attachment_streamed_and_signed_verifies_rsa,
+    large_attachment_streamed_and_signed_verifies_ed25519
+);
 
 /// A merge signs each row's message with its own large attachment streamed.
 #[test]

@@ -154,6 +154,17 @@ fn expect_kept(
     expect_kept_with(mode, profile_toml, recipients, 75, words)
 }
 
+/// Sends a message to `recipients` in `mode` with `profile_toml`; it must exit `code`.
+#[track_caller]
+fn run_mode(mode: Mode, profile_toml: &str, recipients: &[&str], code: i32) -> (Rmail, Run) {
+    let mut cmd = mode.command();
+    cmd.write_config(&config(profile_toml));
+    mode.message_to(&mut cmd, recipients);
+    let run = cmd.run();
+    run.assert_code(code);
+    (cmd, run)
+}
+
 /// Like [`expect_kept`], for a failure that exits `code` (77 for a wrong password in
 /// sendmail mode) and still keeps the message.
 #[track_caller]
@@ -164,11 +175,7 @@ fn expect_kept_with(
     code: i32,
     words: &[&str],
 ) -> (Rmail, Run) {
-    let mut cmd = mode.command();
-    cmd.write_config(&config(profile_toml));
-    mode.message_to(&mut cmd, recipients);
-    let run = cmd.run();
-    run.assert_code(code);
+    let (cmd, run) = run_mode(mode, profile_toml, recipients, code);
     let mut all_words = vec!["outbox"];
     all_words.extend_from_slice(words);
     assert_one_line(&run, &all_words);
@@ -195,11 +202,7 @@ fn expect_refused(
     if mode == Mode::Send {
         return expect_not_kept(mode, profile_toml, recipients, code, words);
     }
-    let mut cmd = mode.command();
-    cmd.write_config(&config(profile_toml));
-    mode.message_to(&mut cmd, recipients);
-    let run = cmd.run();
-    run.assert_code(code);
+    let (cmd, run) = run_mode(mode, profile_toml, recipients, code);
     assert_one_line(&run, words);
     assert!(
         cmd.outbox_ids().is_empty(),
@@ -230,11 +233,7 @@ fn expect_not_kept(
     code: i32,
     words: &[&str],
 ) -> (Rmail, Run) {
-    let mut cmd = mode.command();
-    cmd.write_config(&config(profile_toml));
-    mode.message_to(&mut cmd, recipients);
-    let run = cmd.run();
-    run.assert_code(code);
+    let (cmd, run) = run_mode(mode, profile_toml, recipients, code);
     assert_one_line(&run, words);
     assert_outbox_empty(&cmd);
     (cmd, run)

@@ -11,7 +11,9 @@ use std::thread;
 use std::time::Duration;
 
 use crate::support::oauth::{self, APP_CLIENT, APP_SECRET, NATIVE_CLIENT, Provider};
-use crate::support::{Rmail, Run, Server, ServerOptions, rmail, sendmail, toml_string};
+use crate::support::{
+    Rmail, Run, Server, ServerOptions, merge_args, rmail, sendmail, toml_string, write_file,
+};
 
 const USER: &str = "alice@example.com";
 const WAIT: Duration = Duration::from_secs(15);
@@ -52,6 +54,33 @@ fn login_with_browser(rmail: &Rmail) -> Run {
     let mut login = rmail.again();
     login.env("BROWSER", &browser).args(["login", "-p", "t"]);
     login.run()
+}
+
+/// An rmail signed in with the auth-code flow (in the scripted browser) that replaces its
+/// access token with less than a second left: with `Provider::start(3)`, a token expires
+/// 3 s after login.
+fn signed_in_short_lived(server: &Server, provider: &Provider) -> Rmail {
+    let rmail = rmail();
+    rmail.write_config(&config(
+        server,
+        provider,
+        "auth-code",
+        "refresh_before_secs = 1\n",
+    ));
+    login_with_browser(&rmail).assert_code(0);
+    rmail
+}
+
+/// `rmail merge` of `template` over the CSV `rows`, with `args` added.
+fn merge(rmail: &Rmail, template: &str, rows: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let template = write_file(dir.path(), "note.txt", template);
+    let data = write_file(dir.path(), "rows.csv", rows);
+    rmail
+        .again()
+        .args(merge_args(&template, &data))
+        .args(args)
+        .run()
 }
 
 fn send(rmail: &Rmail, subject: &str) -> Run {
@@ -212,14 +241,7 @@ fn an_expired_access_token_is_refreshed_and_the_rotated_refresh_token_saved() {
     // Access tokens live 3 s; rmail replaces them with less than 1 s left.
     let provider = Provider::start(3);
     let server = smtp(&provider);
-    let rmail = rmail();
-    rmail.write_config(&config(
-        &server,
-        &provider,
-        "auth-code",
-        "refresh_before_secs = 1\n",
-    ));
-    login_with_browser(&rmail).assert_code(0);
+    let rmail = signed_in_short_lived(&server, &provider);
     let first = tokens_of(&rmail);
 
     thread::sleep(Duration::from_secs(3));
@@ -245,14 +267,7 @@ fn an_expired_access_token_is_refreshed_and_the_rotated_refresh_token_saved() {
 fn two_sends_at_expiry_refresh_once() {
     let provider = Provider::start(3);
     let server = smtp(&provider);
-    let rmail = rmail();
-    rmail.write_config(&config(
-        &server,
-        &provider,
-        "auth-code",
-        "refresh_before_secs = 1\n",
-    ));
-    login_with_browser(&rmail).assert_code(0);
+    let rmail = signed_in_short_lived(&server, &provider);
     thread::sleep(Duration::from_secs(3));
 
     let handles: Vec<_> = (0..2)
@@ -287,14 +302,7 @@ fn two_sends_at_expiry_refresh_once() {
 fn a_revoked_refresh_token_exits_77_with_the_hint_and_keeps_the_message() {
     let provider = Provider::start(3);
     let server = smtp(&provider);
-    let rmail = rmail();
-    rmail.write_config(&config(
-        &server,
-        &provider,
-        "auth-code",
-        "refresh_before_secs = 1\n",
-    ));
-    login_with_browser(&rmail).assert_code(0);
+    let rmail = signed_in_short_lived(&server, &provider);
     oauth::revoke(
         &provider,
         NATIVE_CLIENT,
@@ -453,33 +461,18 @@ fn plain_http_endpoints_are_refused_off_loopback() {
 fn a_merge_after_expiry_refreshes_once_for_all_its_sessions() {
     let provider = Provider::start(3);
     let server = smtp(&provider);
-    let rmail = rmail();
-    rmail.write_config(&config(
-        &server,
-        &provider,
-        "auth-code",
-        "refresh_before_secs = 1\n",
-    ));
-    login_with_browser(&rmail).assert_code(0);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let template = dir.path().join("note.txt");
-    fs::write(
-        &template,
-        "+++\nto = \"{{ email }}\"\nsubject = \"Hi {{ name }}\"\n+++\nHello {{ name }}\n",
-    )
-    .expect("write the template");
-    let data = dir.path().join("people.csv");
+    let rmail = signed_in_short_lived(&server, &provider);
     let mut csv = String::from("name,email\n");
     for i in 1..=4 {
         csv += &format!("P{i},p{i}@example.com\n");
     }
-    fs::write(&data, csv).expect("write the data");
     thread::sleep(Duration::from_secs(3));
-
-    let mut merge = rmail.again();
-    merge.arg("merge").arg(&template).arg("--data").arg(&data);
-    merge.args(["--concurrency", "2"]);
-    let run = merge.run();
+    let run = merge(
+        &rmail,
+        "+++\nto = \"{{ email }}\"\nsubject = \"Hi {{ name }}\"\n+++\nHello {{ name }}\n",
+        &csv,
+        &["--concurrency", "2"],
+    );
     run.assert_code(0);
     assert_no_secret(&run, &tokens_of(&rmail));
     let got = server.wait_for(4, WAIT);
@@ -552,32 +545,13 @@ fn a_long_merge_gets_a_fresh_token_for_each_new_session() {
             .drop_in_data()
             .only_transaction(2),
     );
-    let rmail = rmail();
-    rmail.write_config(&config(
-        &server,
-        &provider,
-        "auth-code",
-        "refresh_before_secs = 1\n",
-    ));
-    login_with_browser(&rmail).assert_code(0);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let template = dir.path().join("note.txt");
-    fs::write(
-        &template,
+    let rmail = signed_in_short_lived(&server, &provider);
+    let run = merge(
+        &rmail,
         "+++\nto = \"{{ email }}\"\nsubject = \"Row {{ n }}\"\n+++\nHello\n",
-    )
-    .expect("write the template");
-    let data = dir.path().join("rows.csv");
-    fs::write(
-        &data,
         "n,email\n1,p1@example.com\n2,p2@example.com\n3,p3@example.com\n",
-    )
-    .expect("write the data");
-
-    let mut merge = rmail.again();
-    merge.arg("merge").arg(&template).arg("--data").arg(&data);
-    merge.args(["--rate", "0.25"]);
-    let run = merge.run();
+        &["--rate", "0.25"],
+    );
     let got = server.wait_for(2, WAIT);
     let subjects: Vec<_> = got
         .iter()

@@ -12,6 +12,9 @@ use crate::support::*;
 
 const WAIT: Duration = Duration::from_secs(5);
 const FROM: &str = "Me <me@example.com>";
+/// A merge template: one message per row, to its `email`.
+const HELLO: &str =
+    "+++\nto = \"{{ email }}\"\nsubject = \"Hello {{ name }}\"\n+++\nHi {{ name }}\n";
 
 /// A config whose default profile `t` sends through `smtp` and, with `profile_extra` (e.g.
 /// `save_sent = true`), keeps copies through the `imap` table that follows.
@@ -20,6 +23,11 @@ fn config(smtp: &Server, profile_extra: &str, imap: &str) -> String {
         "default_profile = \"t\"\n{}from = \"{FROM}\"\n{profile_extra}{imap}",
         smtp.profile_toml("t")
     )
+}
+
+/// [`config`] with `save_sent = true` and `imap`'s STARTTLS table: the common case.
+fn saving(smtp: &Server, imap: &Imapd) -> String {
+    config(smtp, "save_sent = true\n", &imap.imap_toml("t", "starttls"))
 }
 
 /// `rmail send` of one small message to b@, blind copy to c@.
@@ -132,11 +140,7 @@ fn send_appends_the_sent_bytes_plus_bcc_seen_and_dated_to_the_special_use_mailbo
         ("Drafts", Some("\\Drafts")),
     ]));
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     let run = send(&cmd, &[]);
     run.assert_success();
     assert_eq!(run.stderr, "", "{run}");
@@ -197,11 +201,7 @@ fn an_smtp_failure_leaves_sent_empty() {
     ] {
         let smtp = Server::start(options);
         let cmd = rmail();
-        cmd.write_config(&config(
-            &smtp,
-            "save_sent = true\n",
-            &imap.imap_toml("t", "starttls"),
-        ));
+        cmd.write_config(&saving(&smtp, &imap));
         send(&cmd, &[]).assert_code(code);
     }
     assert_no_copies(&imap);
@@ -214,11 +214,7 @@ fn mail_kept_after_a_temporary_failure_gets_its_copy_when_flush_delivers_it() {
     let smtp = Server::start(ServerOptions::plain().data_reply(451).fail_first(1));
     let imap = Imapd::start(ImapdOptions::default());
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     send(&cmd, &[]).assert_code(75);
     assert!(imap.messages(SENT_MAILBOX).is_empty());
     assert_eq!(cmd.outbox_ids().len(), 1);
@@ -277,11 +273,7 @@ fn imap_down_is_a_warning_and_flush_appends_the_copy_once_without_resending() {
     assert!(listed.stdout.contains("copy for Sent"), "{listed}");
 
     let imap = Imapd::start(ImapdOptions::default());
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     queue(&cmd, &["flush"]).assert_success();
     let copy = only_message(&imap, SENT_MAILBOX);
     let received = smtp.messages();
@@ -329,11 +321,7 @@ fn a_wrong_imap_password_is_a_warning_and_the_copy_waits_for_flush() {
     assert!(!again.stderr.contains("secret"), "{again}");
     assert_eq!(cmd.outbox_ids().len(), 1);
 
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     // The failed flush set a retry time (the outbox backs off); after a fix `--now` tries
     // at once.
     queue(&cmd, &["flush", "--now"]).assert_success();
@@ -381,11 +369,7 @@ fn without_special_use_a_well_known_name_is_used() {
     let imap =
         Imapd::start(ImapdOptions::default().mailboxes(&[("Archive", None), ("Sent Items", None)]));
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     send(&cmd, &[]).assert_success();
     assert_eq!(imap.messages("Sent Items").len(), 1);
 }
@@ -398,11 +382,7 @@ fn no_sent_mailbox_is_a_warning_naming_what_was_seen() {
     let imap =
         Imapd::start(ImapdOptions::default().mailboxes(&[("Archive", None), ("Receipts", None)]));
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     let run = send(&cmd, &[]);
     run.assert_success();
     assert_eq!(run.stderr.lines().count(), 1, "{run}");
@@ -473,11 +453,7 @@ fn send_with_a_template_honours_save_sent() {
     )
     .unwrap();
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     let mut run = cmd.again();
     run.args(["send", "--template"])
         .arg(&template)
@@ -493,11 +469,7 @@ fn sendmail_copies_only_with_save_sent() {
     let smtp = Server::plain();
     let imap = Imapd::start(ImapdOptions::default());
     let cmd = sendmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     let message = "To: ops@example.com\nSubject: nightly\n\nall good\n";
     let mut plain = cmd.again();
     plain.args(["-t", "-i"]).stdin_bytes(message);
@@ -526,35 +498,21 @@ fn merge_copies_only_with_save_sent() {
     let smtp = Server::plain();
     let imap = Imapd::start(ImapdOptions::default());
     let dir = tempfile::tempdir().unwrap();
-    let template = dir.path().join("hello.txt");
-    fs::write(
-        &template,
-        "+++\nto = \"{{ email }}\"\nsubject = \"Hello {{ name }}\"\n+++\nHi {{ name }}\n",
-    )
-    .unwrap();
-    let data = |name: &str| -> std::path::PathBuf {
-        let path = dir.path().join(name);
-        fs::write(
-            &path,
+    let template = write_file(dir.path(), "hello.txt", HELLO);
+    let data = |name: &str| {
+        write_file(
+            dir.path(),
+            name,
             "name,email\nAnn,ann@example.com\nBob,bob@example.com\n",
         )
-        .unwrap();
-        path
     };
     let cmd = rmail();
-    cmd.write_config(&config(
-        &smtp,
-        "save_sent = true\n",
-        &imap.imap_toml("t", "starttls"),
-    ));
+    cmd.write_config(&saving(&smtp, &imap));
     let merge = |data: &Path, extra: &[&str]| {
-        let mut run = cmd.again();
-        run.arg("merge")
-            .arg(&template)
-            .arg("--data")
-            .arg(data)
-            .args(extra);
-        run.run()
+        cmd.again()
+            .args(merge_args(&template, data))
+            .args(extra)
+            .run()
     };
     merge(&data("first.csv"), &[]).assert_success();
     smtp.wait_for(2, WAIT);
@@ -580,18 +538,12 @@ fn merge_copies_only_with_save_sent() {
 fn a_merge_with_imap_down_keeps_every_copy_and_warns_once() {
     let smtp = Server::plain();
     let dir = tempfile::tempdir().unwrap();
-    let template = dir.path().join("hello.txt");
-    fs::write(
-        &template,
-        "+++\nto = \"{{ email }}\"\nsubject = \"Hello {{ name }}\"\n+++\nHi {{ name }}\n",
-    )
-    .unwrap();
-    let data = dir.path().join("people.csv");
-    fs::write(
-        &data,
+    let template = write_file(dir.path(), "hello.txt", HELLO);
+    let data = write_file(
+        dir.path(),
+        "people.csv",
         "name,email\nAnn,ann@example.com\nBob,bob@example.com\nCy,cy@example.com\n",
-    )
-    .unwrap();
+    );
     let cmd = rmail();
     let down = format!(
         "[profiles.t.imap]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"tls\"\n\
@@ -599,13 +551,11 @@ fn a_merge_with_imap_down_keeps_every_copy_and_warns_once() {
         closed_port()
     );
     cmd.write_config(&config(&smtp, "", &down));
-    let mut run = cmd.again();
-    run.arg("merge")
-        .arg(&template)
-        .arg("--data")
-        .arg(&data)
-        .arg("--save-sent");
-    let run = run.run();
+    let run = cmd
+        .again()
+        .args(merge_args(&template, &data))
+        .arg("--save-sent")
+        .run();
     run.assert_success();
     assert_eq!(smtp.wait_for(3, WAIT).len(), 3);
     let warnings: Vec<&str> = run
