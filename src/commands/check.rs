@@ -18,10 +18,9 @@ use crate::smtp::tls::fingerprint;
 pub(crate) fn run(request: CheckRequest) -> Result<Report> {
     let (profile, verbose) = (&request.profile, request.verbose);
     println!(
-        "profile:     {} ({}:{}, security {})",
+        "profile:     {} ({}, security {})",
         profile.name,
-        profile.server.host,
-        profile.server.port,
+        profile.server,
         profile.server.security.as_str()
     );
     let options = ConnectOptions {

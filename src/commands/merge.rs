@@ -243,11 +243,10 @@ fn confirm(count: usize, already: usize, profile: &Profile, first: &str) -> Resu
         String::new()
     };
     eprint!(
-        "rmail: send {count} message{} with profile '{}' ({}:{}), the first to {first}{already}? [y/N] ",
+        "rmail: send {count} message{} with profile '{}' ({}), the first to {first}{already}? [y/N] ",
         if count == 1 { "" } else { "s" },
         profile.name,
-        profile.server.host,
-        profile.server.port
+        profile.server
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

@@ -43,7 +43,7 @@ pub(crate) fn run(request: SendRequest) -> Result<Report> {
             write_stdout(|out| message.write_to(out))?;
             let via = profile
                 .as_ref()
-                .map(|p| format!("profile '{}' ({}:{})", p.name, p.server.host, p.server.port))
+                .map(|p| format!("profile '{}' ({})", p.name, p.server))
                 .unwrap_or_else(|| "no profile".to_string());
             Ok(Report::note(format!(
                 "rmail: dry run, nothing sent; envelope from {} to {} via {via}",

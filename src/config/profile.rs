@@ -209,6 +209,17 @@ impl Endpoint {
     }
 }
 
+/// `host:port` (`[::1]:25` for an IPv6 address), as messages name a server.
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// Used when no `timeout_secs` is set: long enough for a slow relay, short enough for cron.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -623,6 +634,14 @@ mod tests {
             format!("sha256:{}", "ab".repeat(32))
         );
         assert!(normalize_fingerprint("sha256:abc").is_none());
+    }
+
+    #[test]
+    fn an_endpoint_is_named_host_colon_port_with_brackets_for_ipv6() {
+        let mut e = Endpoint::loopback(25, Security::None, DEFAULT_TIMEOUT);
+        assert_eq!(e.to_string(), "127.0.0.1:25");
+        e.host = "::1".into();
+        assert_eq!(e.to_string(), "[::1]:25");
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Account {
 
     /// `IMAP server host:port`, for messages.
     pub(crate) fn server(&self) -> String {
-        format!("IMAP server {}:{}", self.server.host, self.server.port)
+        format!("IMAP server {}", self.server)
     }
 }
 

@@ -23,9 +23,8 @@ pub(crate) fn profiles(profiles: &[Profile], default: Option<&str>) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  server:   {}:{} security={}{provider}",
-            p.server.host,
-            p.server.port,
+            "  server:   {} security={}{provider}",
+            p.server,
             p.server.security.as_str()
         );
         if let Some(user) = &p.username {
@@ -100,9 +99,8 @@ fn sent_copy(p: &Profile) -> Option<String> {
         .map(|f| format!("\"{f}\""))
         .unwrap_or_else(|| "the \\Sent mailbox".into());
     let mut line = format!(
-        "{asked}; copies to {folder} on {}:{} security={}",
-        imap.server.host,
-        imap.server.port,
+        "{asked}; copies to {folder} on {} security={}",
+        imap.server,
         imap.server.security.as_str()
     );
     if imap.password.is_some() {

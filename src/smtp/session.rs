@@ -165,7 +165,7 @@ impl Session {
     /// Connects and secures the connection, without logging in.
     pub(crate) fn connect(profile: &Profile, options: ConnectOptions) -> Result<Session> {
         let endpoint = &profile.server;
-        let server = format!("{}:{}", endpoint.host, endpoint.port);
+        let server = endpoint.to_string();
         let tls = match endpoint.security {
             Security::None => None,
             Security::Tls | Security::Starttls => Some(tls_config(profile, options)?),
