@@ -43,6 +43,15 @@ fn merge_dir(n: usize) -> (TempDir, PathBuf, PathBuf) {
     (dir, template, data)
 }
 
+/// [`merge_dir`] with the template's `attach` list set to `attach` (TOML).
+fn merge_dir_attaching(n: usize, attach: &str) -> (TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TEXT_TEMPLATE.replacen("+++\nDear", &format!("attach = {attach}\n+++\nDear"), 1);
+    let template = write(dir.path(), "mail/invoice.txt", text);
+    let data = write(dir.path(), "mail/data.csv", people_csv(n));
+    (dir, template, data)
+}
+
 /// How many messages each recipient got.
 fn per_recipient(messages: &[Received]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -76,17 +85,8 @@ fn body_text(m: &Received) -> String {
 #[test]
 fn twenty_rows_each_personalised_over_one_connection() {
     let server = Server::plain();
-    let dir = tempfile::tempdir().unwrap();
-    let template = write(
-        dir.path(),
-        "mail/invoice.txt",
-        TEXT_TEMPLATE.replacen(
-            "+++\nDear",
-            "attach = [\"pdf/{{ invoice }}.pdf\", \"terms.pdf\"]\n+++\nDear",
-            1,
-        ),
-    );
-    let data = write(dir.path(), "mail/data.csv", people_csv(20));
+    let (dir, template, data) =
+        merge_dir_attaching(20, r#"["pdf/{{ invoice }}.pdf", "terms.pdf"]"#);
     let terms: Vec<u8> = (0..=255u8).cycle().take(50_000).collect();
     write(dir.path(), "mail/terms.pdf", &terms);
     for i in 1..=20 {
@@ -710,17 +710,7 @@ fn progress_bar_only_on_a_terminal() {
 #[test]
 fn large_row_attachments_arrive_byte_identical() {
     let server = Server::plain();
-    let dir = tempfile::tempdir().unwrap();
-    let template = write(
-        dir.path(),
-        "mail/invoice.txt",
-        TEXT_TEMPLATE.replacen(
-            "+++\nDear",
-            "attach = [\"pdf/{{ invoice }}.pdf\"]\n+++\nDear",
-            1,
-        ),
-    );
-    let data = write(dir.path(), "mail/data.csv", people_csv(2));
+    let (dir, template, data) = merge_dir_attaching(2, r#"["pdf/{{ invoice }}.pdf"]"#);
     let file = |i: u32| -> Vec<u8> {
         (0..(3u32 << 20) + 1)
             .map(|b| (b.wrapping_add(i).wrapping_mul(2_654_435_761) >> 11) as u8)
