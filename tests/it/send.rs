@@ -280,8 +280,7 @@ fn eml_holds_exactly_the_bytes_sent() {
         .arg("--eml")
         .arg(&eml);
     rmail.run().assert_success();
-    let got = server.wait_for(1, WAIT);
-    assert_eq!(std::fs::read(&eml).unwrap(), got[0].raw);
+    server.first_as_in_eml(&eml);
 }
 
 #[test]
@@ -410,13 +409,8 @@ fn large_attachment_is_streamed_byte_identical() {
         .arg("--eml")
         .arg(&eml);
     rmail.run().assert_success();
-    let got = server.wait_for(1, WAIT);
-    assert_eq!(
-        std::fs::read(&eml).unwrap(),
-        got[0].raw,
-        "--eml holds the bytes sent"
-    );
-    let msg = got[0].parsed();
+    let sent = server.first_as_in_eml(&eml);
+    let msg = sent.parsed();
     let attachment = msg.attachments().next().unwrap();
     assert_eq!(attachment.attachment_name(), Some("backup.tar"));
     assert!(

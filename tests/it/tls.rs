@@ -151,25 +151,29 @@ fn untrusted_certificate_is_refused() {
     );
 }
 
+/// Sends with `config` and `store` as the system trust store (SSL_CERT_FILE): the message
+/// must arrive over TLS.
+#[track_caller]
+fn delivered_over_tls_trusting(server: &Server, config: &str, store: &std::path::Path) {
+    let mut rmail = rmail();
+    rmail.write_config(config);
+    rmail
+        .env("SSL_CERT_FILE", store)
+        .args(["send", "--to", "a@example.com", "--text", "x"]);
+    rmail.run().assert_success();
+    assert!(server.wait_for(1, WAIT)[0].tls);
+}
+
 #[test]
 fn system_trust_store_is_honoured() {
     // rustls-native-certs reads SSL_CERT_FILE: a company CA installed system-wide works
     // without ca_file.
     let server = Server::start(ServerOptions::starttls());
-    let mut rmail = rmail();
-    rmail.write_config(&format!(
+    let config = format!(
         "[profiles.t]\nhost = \"127.0.0.1\"\nport = {}\nfrom = \"me@example.com\"\n",
         server.port()
-    ));
-    rmail.env("SSL_CERT_FILE", &Certs::generate().ca).args([
-        "send",
-        "--to",
-        "a@example.com",
-        "--text",
-        "x",
-    ]);
-    rmail.run().assert_success();
-    assert!(server.wait_for(1, WAIT)[0].tls);
+    );
+    delivered_over_tls_trusting(&server, &config, &Certs::generate().ca);
 }
 
 #[test]
@@ -331,20 +335,8 @@ fn xoauth2_token_from_password_command() {
 fn ca_file_adds_to_the_system_store() {
     let certs = Certs::generate();
     let server = Server::start(ServerOptions::tls().untrusted_cert());
-    let mut rmail = rmail();
-    rmail.write_config(&format!(
-        "{}from = \"me@example.com\"\n",
-        server.profile_toml("t")
-    ));
-    rmail.env("SSL_CERT_FILE", &certs.other_ca).args([
-        "send",
-        "--to",
-        "a@example.com",
-        "--text",
-        "x",
-    ]);
-    rmail.run().assert_success();
-    assert!(server.wait_for(1, WAIT)[0].tls);
+    let config = format!("{}from = \"me@example.com\"\n", server.profile_toml("t"));
+    delivered_over_tls_trusting(&server, &config, &certs.other_ca);
 }
 
 /// A server the profile's `ca_file` vouches for is trusted without reading the system

@@ -1012,6 +1012,16 @@ impl Server {
         }
     }
 
+    /// Waits for the first message and checks that `eml` (rmail's `--eml` copy) holds
+    /// exactly the bytes the server received; returns the message.
+    #[track_caller]
+    pub fn first_as_in_eml(&self, eml: &Path) -> Received {
+        let first = self.wait_for(1, Duration::from_secs(10)).remove(0);
+        let written = fs::read(eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+        assert!(written == first.raw, "--eml differs from the bytes sent");
+        first
+    }
+
     /// session.log: one line per event, `<conn> <plain|tls> > <client line>` for what the
     /// client sent (commands and AUTH responses, never DATA content) and
     /// `<conn> <plain|tls> * <event>` for connect, close, scripted drops.
